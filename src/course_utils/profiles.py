@@ -1,0 +1,149 @@
+"""Profiles, device and seeding: the one place where a chapter's sizes are chosen.
+
+A *profile* sets every size in the book, so that one notebook runs in a minute
+in CI, in a few minutes on a laptop and at the papers' scale on a GPU:
+
+=======  ==========================================  ==========================
+profile  for                                         chosen when
+=======  ==========================================  ==========================
+``ci``   CI and quick checks                         ``COURSE_PROFILE=ci``
+``cpu``  a student's laptop                          no CUDA device (default)
+``gpu``  lab machines and the published book         a CUDA device is available
+=======  ==========================================  ==========================
+
+``COURSE_PROFILE`` always wins over the automatic choice; ``COURSE_DEVICE``
+(``cpu``, ``cuda``, ``cuda:1``, ``mps``) overrides the device in the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+PROFILE_ENV = "COURSE_PROFILE"
+DEVICE_ENV = "COURSE_DEVICE"
+
+
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    """Sizes for one kind of machine. Each chapter reads the fields it needs."""
+
+    name: str
+    description: str
+    # Chapter "Four ways to compare distributions"
+    toy_samples: int
+    """Points drawn from each distribution for the sample estimates of W1, TV, KL, JS."""
+    slider_frames: int
+    """θ values precomputed for the slider of the static HTML page."""
+    bias_repeats: int
+    """Independent repetitions averaged when measuring the sampling bias of W1."""
+
+
+PROFILES: dict[str, Profile] = {
+    "ci": Profile(
+        name="ci",
+        description="CI and quick checks: every notebook in about a minute on 2 CPU cores",
+        toy_samples=500,
+        slider_frames=21,
+        bias_repeats=20,
+    ),
+    "cpu": Profile(
+        name="cpu",
+        description="a laptop without a GPU: the whole book in under 20 minutes on 2 cores",
+        toy_samples=1000,
+        slider_frames=41,
+        bias_repeats=40,
+    ),
+    "gpu": Profile(
+        name="gpu",
+        description="one modern GPU: the papers' settings",
+        toy_samples=2000,
+        slider_frames=41,
+        bias_repeats=100,
+    ),
+}
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """Return the profile called ``name``.
+
+    Without a name, ``$COURSE_PROFILE`` is used; without that, ``gpu`` when CUDA
+    is available, else ``cpu``. An unknown name raises ``ValueError`` listing the
+    valid ones.
+    """
+    if name is None:
+        name = os.environ.get(PROFILE_ENV, "").strip()
+        if not name:
+            name = "gpu" if torch.cuda.is_available() else "cpu"
+    key = str(name).strip().lower()
+    if key not in PROFILES:
+        valid = ", ".join(sorted(PROFILES))
+        raise ValueError(f"unknown profile {name!r}: valid profiles are {valid} (set {PROFILE_ENV})")
+    return PROFILES[key]
+
+
+def get_device(name: str | None = None) -> torch.device:
+    """Return the device every tensor of a chapter lives on.
+
+    Without a name, ``$COURSE_DEVICE`` is used; without that, the first CUDA
+    device when one is available, else the CPU. Asking for a device that is not
+    there raises ``RuntimeError`` instead of failing later inside a kernel.
+    """
+    if name is None:
+        name = os.environ.get(DEVICE_ENV, "").strip() or None
+    if name is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(str(name).strip().lower())
+    except RuntimeError as err:
+        raise ValueError(f"unknown device {name!r}: use cpu, cuda, cuda:N or mps ({DEVICE_ENV})") from err
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise RuntimeError(f"device {name!r} requested but CUDA is not available on this machine; "
+                               f"unset {DEVICE_ENV} or set it to cpu")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise RuntimeError(f"device {name!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist")
+    elif device.type == "mps" and not torch.backends.mps.is_available():
+        raise RuntimeError(f"device {name!r} requested but MPS is not available on this machine")
+    elif device.type not in {"cpu", "cuda", "mps"}:
+        raise ValueError(f"unsupported device {name!r}: use cpu, cuda, cuda:N or mps")
+    return device
+
+
+def seed_everything(seed: int) -> np.random.Generator:
+    """Seed Python's, NumPy's and PyTorch's generators (all devices) with ``seed``.
+
+    Returns a fresh ``numpy.random.Generator`` seeded with ``seed``: chapters
+    draw their NumPy samples from it rather than from the global state.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return np.random.default_rng(seed)
+
+
+class ChapterSetup(NamedTuple):
+    profile: Profile
+    device: torch.device
+    rng: np.random.Generator
+
+
+def start_chapter(seed: int = 0, profile: str | None = None, device: str | None = None) -> ChapterSetup:
+    """Choose the profile and device, seed everything, and print one line saying so.
+
+    Every chapter calls this in its first code cell, so the first line of its
+    output always says how it ran.
+    """
+    chosen = get_profile(profile)
+    dev = get_device(device)
+    rng = seed_everything(seed)
+    print(f"profile: {chosen.name} | device: {dev.type} | seed: {seed}")
+    return ChapterSetup(chosen, dev, rng)
