@@ -1,0 +1,11 @@
+"""Settings for `python -m pytest` (the README's test command).
+
+The chapters run under nbval in kernels started by pytest, which inherit this
+environment: they use the `ci` profile on the CPU, the settings their saved
+outputs were produced with (see scripts/execute_notebooks.py).
+"""
+
+import os
+
+os.environ["COURSE_PROFILE"] = "ci"
+os.environ["COURSE_DEVICE"] = "cpu"

@@ -1,0 +1,82 @@
+import math
+
+import numpy as np
+import pytest
+
+from course_utils.distances import histogram_divergences, w1_from_samples
+from course_utils.parallel_lines import closed_forms, sample_parallel_lines, theta_explorer
+
+
+def test_samples_lie_on_the_segment():
+    x = sample_parallel_lines(0.4, 1000, np.random.default_rng(0))
+    assert x.shape == (1000, 2)
+    assert np.all(x[:, 0] == 0.4) and x[:, 1].min() >= 0 and x[:, 1].max() <= 1
+    assert abs(x[:, 1].mean() - 0.5) < 0.03
+    blurred = sample_parallel_lines(0.4, 20_000, np.random.default_rng(0), noise=0.1)
+    assert blurred[:, 0].std() == pytest.approx(0.1, rel=0.03)
+
+
+def test_closed_forms_values_and_symmetry():
+    for theta in (-0.7, 1e-9, 0.3, 5.0):
+        cf = closed_forms(theta)
+        assert cf == {"W1": abs(theta), "JS": math.log(2), "KL": math.inf, "TV": 1.0}
+        assert closed_forms(-theta) == cf
+    assert closed_forms(0.0) == {"W1": 0.0, "JS": 0.0, "KL": 0.0, "TV": 0.0}
+
+
+def test_sample_estimates_agree_with_closed_forms():
+    rng = np.random.default_rng(1)
+    x0 = sample_parallel_lines(0.0, 600, rng)
+    for theta in (-0.8, 0.35, 1.0):
+        y = sample_parallel_lines(theta, 600, rng)
+        cf = closed_forms(theta)
+        assert w1_from_samples(x0, y) == pytest.approx(cf["W1"], rel=0.02)
+        assert w1_from_samples(x0, y) >= abs(theta)
+        est = histogram_divergences(x0, y, bin_width=0.1)
+        assert est["TV"] == pytest.approx(cf["TV"]) and est["JS"] == pytest.approx(cf["JS"])
+        assert est["KL"] == cf["KL"]
+
+
+def test_sampled_w1_converges_to_theta():
+    rng = np.random.default_rng(2)
+    theta, errors = 0.2, []
+    for n in (25, 100, 400, 1600):
+        draws = [w1_from_samples(sample_parallel_lines(0, n, rng), sample_parallel_lines(theta, n, rng))
+                 for _ in range(5)]
+        errors.append(np.mean(draws) - theta)
+    assert all(e > 0 for e in errors)                      # biased upwards, always
+    assert errors[0] > errors[1] > errors[2] > errors[3]    # and the bias shrinks with n
+    assert errors[-1] < 0.005
+
+
+@pytest.mark.parametrize("theta", [math.nan, math.inf, -math.inf, "0.5", None, True])
+def test_bad_theta(theta):
+    with pytest.raises(ValueError, match="theta"):
+        closed_forms(theta)
+    with pytest.raises(ValueError, match="theta"):
+        sample_parallel_lines(theta, 10, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("n", [0, -5, 2.5, "10"])
+def test_bad_sample_counts(n):
+    with pytest.raises(ValueError, match="positive integer"):
+        sample_parallel_lines(0.1, n, np.random.default_rng(0))
+
+
+def test_bad_noise():
+    with pytest.raises(ValueError, match="noise"):
+        sample_parallel_lines(0.1, 10, np.random.default_rng(0), noise=-0.1)
+
+
+def test_theta_explorer_shows_the_values_it_computes():
+    fig, update = theta_explorer(200, np.random.default_rng(3), shown=20)
+    changed = update(0.5)
+    texts = [a.get_text() for a in changed if hasattr(a, "get_text")]
+    assert "θ = +0.50" in texts
+    exact_column = next(t for t in texts if t.startswith("\n0.500"))
+    assert exact_column.split("\n")[1:] == ["0.500", "0.693", "inf", "1.000"]
+    links = next(a for a in changed if a.__class__.__name__ == "LineCollection")
+    segments = links.get_segments()
+    assert len(segments) == 20
+    # every transport segment goes from the line x1 = 0 to the line x1 = θ
+    assert all(s[0][0] == 0.0 and s[1][0] == 0.5 for s in segments)

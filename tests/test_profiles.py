@@ -1,0 +1,60 @@
+import numpy as np
+import pytest
+import torch
+
+from course_utils import profiles
+from course_utils.profiles import get_device, get_profile, seed_everything, start_chapter
+
+
+def test_profile_from_environment(monkeypatch):
+    monkeypatch.setenv("COURSE_PROFILE", "CPU ")
+    assert get_profile().name == "cpu"
+    assert get_profile("gpu").name == "gpu"  # an explicit name wins over the environment
+
+
+@pytest.mark.parametrize("cuda, expected", [(True, "gpu"), (False, "cpu")])
+def test_default_profile_follows_cuda(monkeypatch, cuda, expected):
+    monkeypatch.delenv("COURSE_PROFILE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    assert get_profile().name == expected
+
+
+def test_unknown_profile_lists_the_valid_ones(monkeypatch):
+    monkeypatch.setenv("COURSE_PROFILE", "laptop")
+    with pytest.raises(ValueError, match="'laptop'.*ci, cpu, gpu"):
+        get_profile()
+
+
+def test_profiles_grow_from_ci_to_gpu():
+    ci, cpu, gpu = (profiles.PROFILES[k] for k in ("ci", "cpu", "gpu"))
+    for field in ("toy_samples", "slider_frames", "bias_repeats"):
+        assert getattr(ci, field) <= getattr(cpu, field) <= getattr(gpu, field), field
+
+
+def test_device_choice(monkeypatch):
+    monkeypatch.delenv("COURSE_DEVICE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert get_device() == torch.device("cpu")
+    monkeypatch.setenv("COURSE_DEVICE", "cuda")
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        get_device()
+    with pytest.raises(ValueError, match="unknown device 'gpu0'"):
+        get_device("gpu0")
+
+
+def test_seed_everything_reproduces_all_generators():
+    rng = seed_everything(7)
+    first = (rng.random(), np.random.rand(), torch.rand(1).item())
+    rng = seed_everything(7)
+    assert (rng.random(), np.random.rand(), torch.rand(1).item()) == first
+    with pytest.raises(ValueError, match="non-negative integer"):
+        seed_everything(-1)
+
+
+def test_start_chapter_prints_profile_and_device(capsys, monkeypatch):
+    monkeypatch.setenv("COURSE_PROFILE", "ci")
+    monkeypatch.setenv("COURSE_DEVICE", "cpu")
+    setup = start_chapter(seed=3)
+    assert capsys.readouterr().out == "profile: ci | device: cpu | seed: 3\n"
+    assert setup.profile.name == "ci" and setup.device.type == "cpu"
+    assert setup.rng.random() == np.random.default_rng(3).random()
