@@ -34,11 +34,13 @@ def test_bundle_has_live_and_static_versions():
     html = bundle["text/html"]
     assert html.count("data:image/png;base64,") == 5  # one precomputed frame per value
     assert 'type="range"' in html
+    assert "http://" not in html and "https://" not in html  # nothing to fetch: works offline
 
 
 def test_static_frames_differ_and_figure_returns_to_start_value():
     fig, update, line = line_figure()
     slider = slider_figure(fig, update, [-2, 0, 2], value=2)
+    assert ".set_frame(2);" in slider.html  # the static page opens on the start value too
     frames = slider.html.split("data:image/png;base64,")[1:]
     assert len(set(f[:2000] + f[-2000:] for f in frames)) == 3
     assert np.allclose(line.get_ydata(), 2 * line.get_xdata())

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from collections.abc import Callable, Iterable, Sequence
 
 import ipywidgets as widgets
@@ -30,6 +31,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
 __all__ = ["SliderFigure", "slider_figure"]
+
+_CDN_STYLESHEET = re.compile(r'<link rel="stylesheet"\s+href="https?://[^"]*"\s*/?>\s*')
+_ANIMATION_CREATED = re.compile(r"anim(?P<id>[0-9a-f]{32}) = new Animation\([^;]*\);")
 
 
 class SliderFigure:
@@ -55,7 +59,12 @@ class SliderFigure:
         with plt.rc_context({"savefig.dpi": dpi}):
             html = anim.to_jshtml(default_mode="once")
         self.update(self.value)
-        return html
+        # matplotlib links Font Awesome 4 from a CDN for the buttons' icons; the book's
+        # theme ships the icons itself, and the book must not reach the network.
+        html = _CDN_STYLESHEET.sub("", html)
+        # Open on the same value as the live slider, not on the first frame.
+        start = self.values.index(self.value)
+        return _ANIMATION_CREATED.sub(rf"\g<0> anim\g<id>.set_frame({start});", html, count=1)
 
     def _live_widget(self, fmt: str) -> widgets.Widget:
         slider = widgets.SelectionSlider(

@@ -1,0 +1,45 @@
+# The two commands of the README:
+#   make book   set everything up (virtual environment, packages, offline web assets)
+#               and build the book into _build/html, executing every chapter
+#   make test   run the unit tests and every chapter under nbval (ci profile)
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+VENDOR := _assets/vendor
+
+.PHONY: book test setup notebooks check-site bench clean
+
+book: setup $(VENDOR)/.installed
+	$(BIN)/jupyter-book build . --warningiserror --keep-going
+	@echo "The book is in _build/html/index.html"
+
+test: setup
+	$(BIN)/python -m pytest
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENDOR)/.installed: scripts/install_web_assets.sh
+	bash scripts/install_web_assets.sh $(VENDOR)
+	touch $@
+
+# Re-execute the chapters with the ci profile and save their outputs (what nbval compares).
+notebooks: setup
+	$(BIN)/python scripts/execute_notebooks.py book/*.ipynb
+
+# Open the built book in headless Chromium with no network: pages, math, the static slider.
+check-site: setup
+	$(BIN)/python scripts/check_site.py _build/html --screenshots _build/screenshots
+
+bench: setup
+	$(BIN)/python benchmarks/bench_theta_slider.py
+
+clean:
+	rm -rf _build
