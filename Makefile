@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 VENDOR := _assets/vendor
 
-.PHONY: book test setup notebooks check-site bench clean
+.PHONY: book test setup notebooks check-site check-live bench clean
 
 book: setup $(VENDOR)/.installed
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
@@ -37,6 +37,10 @@ notebooks: setup
 # Open the built book in headless Chromium with no network: pages, math, the static slider.
 check-site: setup
 	$(BIN)/python scripts/check_site.py _build/html --screenshots _build/screenshots
+
+# Run a slider figure in a real JupyterLab (headless Chromium): the live widget redraws.
+check-live: setup
+	$(BIN)/python scripts/check_live_slider.py --screenshots _build/screenshots
 
 bench: setup
 	$(BIN)/python benchmarks/bench_theta_slider.py

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from course_utils.distances import histogram_divergences, w1_from_samples
-from course_utils.parallel_lines import closed_forms, sample_parallel_lines, theta_explorer
+from course_utils.parallel_lines import (closed_forms, sample_parallel_lines, theta_explorer,
+                                         w1_between_lines)
 
 
 def test_samples_lie_on_the_segment():
@@ -80,3 +81,26 @@ def test_theta_explorer_shows_the_values_it_computes():
     assert len(segments) == 20
     # every transport segment goes from the line x1 = 0 to the line x1 = θ
     assert all(s[0][0] == 0.0 and s[1][0] == 0.5 for s in segments)
+
+
+@pytest.mark.parametrize("theta, n, m", [(0.0, 50, 50), (0.02, 80, 80), (-0.6, 40, 70), (2.0, 65, 30)])
+def test_w1_between_lines_equals_the_linear_program(theta, n, m):
+    rng = np.random.default_rng(5)
+    x, y = sample_parallel_lines(0.0, n, rng), sample_parallel_lines(theta, m, rng)
+    w1, (rows, cols, mass) = w1_between_lines(x, y, return_plan=True)
+    assert w1 == pytest.approx(w1_from_samples(x, y), rel=1e-12, abs=1e-14)
+    assert mass.sum() == pytest.approx(1.0)
+    # the plan pairs points in order of height: sorted by the height of x, the heights of y rise too
+    order = np.lexsort((y[cols, 1], x[rows, 1]))
+    assert np.all(np.diff(y[cols[order], 1]) >= 0)
+
+
+def test_w1_between_lines_refuses_points_off_the_lines():
+    rng = np.random.default_rng(6)
+    x, y = sample_parallel_lines(0.0, 20, rng), sample_parallel_lines(0.5, 20, rng, noise=0.1)
+    with pytest.raises(ValueError, match="not on one vertical line"):
+        w1_between_lines(x, y)
+    with pytest.raises(ValueError, match="shape"):
+        w1_between_lines(x[:, :1], x)
+    with pytest.raises(ValueError, match="NaN"):
+        w1_between_lines(np.array([[0.0, np.nan]]), x)

@@ -52,18 +52,26 @@ def _probability_vectors(p, q, atol: float = 1e-9) -> tuple[np.ndarray, np.ndarr
     return p, q
 
 
-def _point_cloud(x, name: str) -> np.ndarray:
-    """A sample as an (n, d) float array; a 1-D array is read as n points in R^1."""
-    arr = np.asarray(x, dtype=np.float64)
-    if arr.ndim == 1:
-        arr = arr[:, None]
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must have shape (n,) or (n, d), got {arr.shape}")
-    if arr.shape[0] == 0:
+def _point_cloud(x, name: str):
+    """A sample as an (n, d) array, NumPy or torch; a 1-D array is n points on the line."""
+    if not type(x).__module__.startswith("torch"):
+        x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 1:
+        x = x.reshape(-1, 1)
+    if x.ndim != 2:
+        raise ValueError(f"{name} must have shape (n,) or (n, d), got {tuple(x.shape)}")
+    if x.shape[0] == 0:
         raise ValueError(f"{name} has no points")
-    if not np.all(np.isfinite(arr)):
+    if not bool((abs(x) < math.inf).all()):  # False for NaN as well as for ±inf
         raise ValueError(f"{name} contains NaN or infinite values")
-    return arr
+    return x
+
+
+def _point_clouds(x, y):
+    x, y = _point_cloud(x, "x"), _point_cloud(y, "y")
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(f"x and y must have the same dimension, got {x.shape[1]} and {y.shape[1]}")
+    return x, y
 
 
 # --- on probability vectors -------------------------------------------------------------
@@ -115,10 +123,7 @@ def histogram_divergences(x, y, bin_width: float, max_bins: int = 10_000_000) ->
     width: two samples closer than that look identical, two samples in disjoint
     bins look disjoint (TV = 1, KL = +∞, JS = log 2).
     """
-    x = _point_cloud(x, "x")
-    y = _point_cloud(y, "y")
-    if x.shape[1] != y.shape[1]:
-        raise ValueError(f"x and y must have the same dimension, got {x.shape[1]} and {y.shape[1]}")
+    x, y = _point_clouds(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
     if not (isinstance(bin_width, (int, float)) and math.isfinite(bin_width) and bin_width > 0):
         raise ValueError(f"bin_width must be a positive finite number, got {bin_width!r}")
     both = np.concatenate([x, y])
@@ -141,34 +146,18 @@ def w1_from_samples(x, y, return_plan: bool = False):
 
     NumPy arrays give floats; torch tensors stay torch (and differentiable).
     """
-    is_torch = type(x).__module__.startswith("torch")
-    if is_torch:
-        import torch
-
-        if x.ndim == 1:
-            x = x[:, None]
-        if y.ndim == 1:
-            y = y[:, None]
-        _point_cloud(x.detach().cpu().numpy(), "x")
-        _point_cloud(y.detach().cpu().numpy(), "y")
-        if x.shape[1] != y.shape[1]:
-            raise ValueError(f"x and y must have the same dimension, got {x.shape[1]} and {y.shape[1]}")
-        a = torch.full((x.shape[0],), 1.0 / x.shape[0], dtype=x.dtype, device=x.device)
-        b = torch.full((y.shape[0],), 1.0 / y.shape[0], dtype=y.dtype, device=y.device)
-    else:
-        x = _point_cloud(x, "x")
-        y = _point_cloud(y, "y")
-        if x.shape[1] != y.shape[1]:
-            raise ValueError(f"x and y must have the same dimension, got {x.shape[1]} and {y.shape[1]}")
-        a = np.full(len(x), 1.0 / len(x))
-        b = np.full(len(y), 1.0 / len(y))
+    x, y = _point_clouds(x, y)
     cost = ot.dist(x, y, metric="euclidean")
-    if not return_plan:
-        w1 = ot.emd2(a, b, cost)
-        return w1 if is_torch else float(w1)
-    plan = ot.emd(a, b, cost)
-    w1 = (plan * cost).sum()
-    return (w1 if is_torch else float(w1)), plan
+    # Empty weight lists: POT puts mass 1/n on each point, in the cost matrix's backend.
+    if return_plan:
+        plan = ot.emd([], [], cost)
+        return _scalar((plan * cost).sum()), plan
+    return _scalar(ot.emd2([], [], cost))
+
+
+def _scalar(value):
+    """A float for NumPy inputs; torch tensors are returned as they are (differentiable)."""
+    return value if type(value).__module__.startswith("torch") else float(value)
 
 
 # --- closed forms: N(0, σ²) against N(μ, σ²) ------------------------------------------------
