@@ -56,8 +56,14 @@ class SliderFigure:
         anim = animation.FuncAnimation(self.fig, self.update, frames=self.values,
                                        init_func=lambda: None, interval=200, repeat=False,
                                        cache_frame_data=False)
-        with plt.rc_context({"savefig.dpi": dpi}):
-            html = anim.to_jshtml(default_mode="once")
+        # Each frame is drawn by the savefig that captures it; FuncAnimation's own
+        # draw_idle would draw it a second time on an off-screen canvas.
+        self.fig.canvas.draw_idle = lambda *args, **kwargs: None
+        try:
+            with plt.rc_context({"savefig.dpi": dpi}):
+                html = anim.to_jshtml(default_mode="once")
+        finally:
+            del self.fig.canvas.draw_idle
         self.update(self.value)
         # matplotlib links Font Awesome 4 from a CDN for the buttons' icons; the book's
         # theme ships the icons itself, and the book must not reach the network.
