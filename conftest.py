@@ -9,3 +9,4 @@ import os
 
 os.environ["COURSE_PROFILE"] = "ci"
 os.environ["COURSE_DEVICE"] = "cpu"
+os.environ.pop("MPLBACKEND", None)  # the kernels' inline backend, as when the outputs were saved

@@ -68,19 +68,20 @@ def check_sliders(page, name: str, shots: Path | None, problems: list[str]) -> i
         animation = animations.nth(i)
         animation.scroll_into_view_if_needed()
         image, slider = animation.locator("img"), animation.locator("input[type=range]")
-        top = int(slider.get_attribute("max"))
+        top, start = int(slider.get_attribute("max")), int(slider.input_value())
         before = image.get_attribute("src")
         if shots:
             animation.screenshot(path=str(shots / f"{name}-slider{i}-before.png"))
-        # Move the slider as a reader would: drag its thumb to the far right.
+        # Move the slider as a reader would: click the end of its track farther from the thumb.
         box = slider.bounding_box()
-        page.mouse.click(box["x"] + box["width"] - 2, box["y"] + box["height"] / 2)
-        after = image.get_attribute("src")
-        position = int(slider.input_value())
+        x = box["x"] + 2 if start > top / 2 else box["x"] + box["width"] - 2
+        page.mouse.click(x, box["y"] + box["height"] / 2)
+        after, position = image.get_attribute("src"), int(slider.input_value())
         if shots:
             animation.screenshot(path=str(shots / f"{name}-slider{i}-after.png"))
-        if position == 0 or after == before:
-            problems.append(f"{name}: slider {i} did not change the figure (position {position} of {top})")
+        if position == start or after == before:
+            problems.append(f"{name}: slider {i} did not change the figure "
+                            f"(position {start} -> {position} of {top})")
     return animations.count()
 
 

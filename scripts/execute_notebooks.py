@@ -34,7 +34,7 @@ def main() -> int:
     args = parser.parse_args()
     os.environ["COURSE_PROFILE"] = "ci"   # the saved outputs are those of the ci profile ...
     os.environ["COURSE_DEVICE"] = "cpu"   # ... on the CPU, where they are deterministic
-    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    os.environ.pop("MPLBACKEND", None)   # a backend set outside (Agg) would drop every figure
     for path in args.notebooks:
         print(f"{path}: {execute(path, args.timeout):.1f} s", flush=True)
     return 0

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from course_utils.distances import histogram_divergences, w1_from_samples
-from course_utils.parallel_lines import (closed_forms, sample_parallel_lines, theta_explorer,
-                                         w1_between_lines)
+from course_utils.parallel_lines import (closed_forms, plot_closed_form, sample_parallel_lines,
+                                         theta_explorer, w1_between_lines)
 
 
 def test_samples_lie_on_the_segment():
@@ -104,3 +104,20 @@ def test_w1_between_lines_refuses_points_off_the_lines():
         w1_between_lines(x[:, :1], x)
     with pytest.raises(ValueError, match="NaN"):
         w1_between_lines(np.array([[0.0, np.nan]]), x)
+
+
+def test_plot_closed_form_shows_jumps_and_only_jumps():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    w1 = plot_closed_form(ax, "W1", np.linspace(-1, 1, 11))
+    assert len(ax.lines) == 1 and np.allclose(w1.get_ydata(), np.abs(w1.get_xdata()))  # continuous
+    js = plot_closed_form(ax, "JS", np.linspace(-1, 1, 11))
+    assert np.isnan(js.get_ydata()[js.get_xdata() == 0]).all()             # no line through the jump
+    dots = [tuple(line.get_ydata()) for line in ax.lines[2:]]
+    assert dots == [(0.0,), (math.log(2),)]                                # value at 0, then the limit
+    kl = plot_closed_form(ax, "KL", [-0.5, 0.5], infinity=1.1)
+    assert np.allclose(kl.get_ydata(), [1.1, np.nan, 1.1], equal_nan=True)
+    with pytest.raises(ValueError, match="infinity="):
+        plot_closed_form(ax, "KL", [-0.5, 0.5])
+    plt.close(fig)

@@ -13,7 +13,8 @@ import math
 import numpy as np
 import ot
 
-__all__ = ["sample_parallel_lines", "closed_forms", "w1_between_lines", "theta_explorer"]
+__all__ = ["sample_parallel_lines", "closed_forms", "w1_between_lines", "plot_closed_form",
+           "theta_explorer"]
 
 
 def _check_theta(theta) -> float:
@@ -82,6 +83,31 @@ def w1_between_lines(x: np.ndarray, y: np.ndarray, return_plan: bool = False):
     return (w1, (plan.row, plan.col, plan.data)) if return_plan else w1
 
 
+def plot_closed_form(ax, name: str, thetas, infinity: float | None = None, **style):
+    """Draw θ ↦ closed_forms(θ)[name] on ``ax``, with its jump at θ = 0 shown as one.
+
+    Where the value at θ = 0 differs from the limit as θ → 0, no line joins them:
+    the value is drawn as a filled dot and the limit as an open one. +∞ is drawn at
+    height ``infinity`` (needed for KL). ``style`` goes to ``ax.plot``.
+    """
+    thetas = np.union1d(np.asarray(thetas, dtype=np.float64), [0.0])
+    values = np.array([closed_forms(t)[name] for t in thetas])
+    at_zero, limit = closed_forms(0.0)[name], closed_forms(1e-12)[name]
+    if np.isinf(values).any():
+        if infinity is None:
+            raise ValueError(f"{name} is +∞ for θ ≠ 0: pass infinity=, the height to draw +∞ at")
+        values[np.isinf(values)] = infinity
+        limit = infinity if math.isinf(limit) else limit
+    jump = not math.isclose(limit, at_zero, abs_tol=1e-9)  # W1's limit at θ = 1e-12 is 1e-12
+    if jump:
+        values[thetas == 0.0] = np.nan
+    (line,) = ax.plot(thetas, values, **style)
+    if jump:
+        ax.plot([0], [at_zero], "o", ms=5, color=line.get_color())
+        ax.plot([0], [limit], "o", ms=5, color=line.get_color(), mfc="white")
+    return line
+
+
 def theta_explorer(n: int, rng: np.random.Generator, bin_width: float = 0.1, shown: int = 40,
                    theta_range: tuple[float, float] = (-1.0, 1.0)):
     """The figure behind the θ slider, and the function that redraws it for a θ.
@@ -116,12 +142,8 @@ def theta_explorer(n: int, rng: np.random.Generator, bin_width: float = 0.1, sho
     ax_pts.legend(loc="upper left", fontsize=8, framealpha=0.9)
 
     grid = np.linspace(lo, hi, 401)
-    ax_val.plot(grid, np.abs(grid), color="C0", label=r"$W_1 = |\theta|$")
-    broken = np.where(grid == 0.0, np.nan, 1.0)  # JS and TV jump at θ = 0: no line through it
-    for name, color, level in (("JS", "C1", math.log(2)), ("TV", "C2", 1.0)):
-        ax_val.plot(grid, level * broken, color=color, label=f"{name}")
-        ax_val.plot([0], [0], "o", color=color, ms=5)
-        ax_val.plot([0], [level], "o", color=color, ms=5, mfc="white")
+    for name, color, label in (("W1", "C0", r"$W_1 = |\theta|$"), ("JS", "C1", "JS"), ("TV", "C2", "TV")):
+        plot_closed_form(ax_val, name, grid, color=color, label=label)
     ax_val.set(xlim=(lo, hi), ylim=(-0.05, 1.25), xlabel=r"$\theta$")
     marker = ax_val.axvline(0.0, color="0.3", lw=0.8, ls="--")
     (estimates,) = ax_val.plot([], [], "kx", ms=7, mew=1.5, label="sampled")
