@@ -6,6 +6,11 @@ One module per idea; chapters import what they need:
 * :mod:`course_utils.distances`      TV, KL, JS and W1: definitions, estimators, closed forms
 * :mod:`course_utils.parallel_lines` the toy P0 = (0, Z) against Pθ = (θ, Z)
 * :mod:`course_utils.sliders`        sliders that work live in Jupyter and in the static book
+* :mod:`course_utils.optimal_transport` exact W_p (POT) and the dual linear program of W1
+* :mod:`course_utils.toy_data`       8 Gaussians, 25 Gaussians and the Swiss roll
+* :mod:`course_utils.models`         critic and generator MLPs
+* :mod:`course_utils.lipschitz`      clip_weights, gradient_penalty, spectral_normalize, Lipschitz estimates
+* :mod:`course_utils.critic_fit`     a critic trained against two fixed distributions estimates W1
 """
 
 from .profiles import get_device, get_profile, seed_everything, start_chapter

@@ -20,8 +20,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import ot
 from scipy import integrate, special
+
+from .optimal_transport import wasserstein
 
 __all__ = [
     "tv_discrete",
@@ -141,23 +142,14 @@ def w1_from_samples(x, y, return_plan: bool = False):
     """Exact W1 between the empirical measures of x and y (uniform weights), with POT.
 
     W1 = min over plans π ∈ Π(a, b) of Σ_ij π_ij ‖x_i − y_j‖, solved as a linear
-    program by ``ot.emd`` on the Euclidean cost matrix. With ``return_plan`` the
+    program by ``ot.emd`` on the Euclidean cost matrix
+    (:func:`course_utils.optimal_transport.wasserstein`). With ``return_plan`` the
     optimal plan π (shape n × m, rows summing to 1/n) is returned too.
 
     NumPy arrays give floats; torch tensors stay torch (and differentiable).
     """
     x, y = _point_clouds(x, y)
-    cost = ot.dist(x, y, metric="euclidean")
-    # Empty weight lists: POT puts mass 1/n on each point, in the cost matrix's backend.
-    if return_plan:
-        plan = ot.emd([], [], cost)
-        return _scalar((plan * cost).sum()), plan
-    return _scalar(ot.emd2([], [], cost))
-
-
-def _scalar(value):
-    """A float for NumPy inputs; torch tensors are returned as they are (differentiable)."""
-    return value if type(value).__module__.startswith("torch") else float(value)
+    return wasserstein(x, y, p=1, return_plan=return_plan)
 
 
 # --- closed forms: N(0, σ²) against N(μ, σ²) ------------------------------------------------

@@ -42,6 +42,19 @@ class Profile:
     """θ values precomputed for the slider of the static HTML page."""
     bias_repeats: int
     """Independent repetitions averaged when measuring the sampling bias of W1."""
+    # Chapters "Optimal transport", "Kantorovich–Rubinstein duality", "Keeping the critic Lipschitz"
+    ot_timing_sizes: tuple[int, ...]
+    """Point counts n at which the cost of exact OT (ot.emd2) is measured."""
+    critic_width: int
+    """Hidden units per layer of the 2-D critics (Gulrajani et al. use 512)."""
+    critic_batch: int
+    """Samples of each distribution per critic step (Gulrajani et al. use 256)."""
+    critic_steps: int
+    """Steps that train a 2-D critic close to optimality against fixed distributions."""
+    deep_critic_steps: int
+    """Steps for the 12-layer critics whose per-layer gradient norms are measured."""
+    clip_values: tuple[float, ...]
+    """Clip values c of the clip slider, one precomputed frame (and trained critic) each."""
 
 
 PROFILES: dict[str, Profile] = {
@@ -51,6 +64,12 @@ PROFILES: dict[str, Profile] = {
         toy_samples=500,
         slider_frames=21,
         bias_repeats=20,
+        ot_timing_sizes=(100, 250, 500, 1000, 2000),
+        critic_width=128,
+        critic_batch=128,
+        critic_steps=500,
+        deep_critic_steps=200,
+        clip_values=(0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0),
     ),
     "cpu": Profile(
         name="cpu",
@@ -58,6 +77,12 @@ PROFILES: dict[str, Profile] = {
         toy_samples=1000,
         slider_frames=41,
         bias_repeats=40,
+        ot_timing_sizes=(100, 250, 500, 1000, 2000, 4000),
+        critic_width=256,
+        critic_batch=256,
+        critic_steps=2000,
+        deep_critic_steps=500,
+        clip_values=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0),
     ),
     "gpu": Profile(
         name="gpu",
@@ -65,6 +90,12 @@ PROFILES: dict[str, Profile] = {
         toy_samples=2000,
         slider_frames=41,
         bias_repeats=100,
+        ot_timing_sizes=(100, 250, 500, 1000, 2000, 4000),
+        critic_width=512,
+        critic_batch=256,
+        critic_steps=5000,
+        deep_critic_steps=1000,
+        clip_values=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0),
     ),
 }
 

@@ -1,0 +1,79 @@
+"""The 2-D toy distributions of Gulrajani et al. (2017), generated in code.
+
+Settings follow their ``gan_toy.py``:
+
+* **8 Gaussians**: centres on the circle of radius 2 at the angles kπ/4, standard
+  deviation 0.02, the whole set then divided by 1.414;
+* **25 Gaussians**: centres on the grid {−4, −2, 0, 2, 4}², standard deviation 0.05,
+  divided by 2.828;
+* **Swiss roll**: scikit-learn's ``make_swiss_roll(noise=0.25)`` projected on its
+  first and third coordinates and divided by 7.5, i.e. t (cos t, sin t) + 0.25 ε with
+  t = 1.5π (1 + 2u), u ~ U[0, 1], ε ~ N(0, I₂).
+
+Samples are torch tensors of shape (n, 2), drawn on the requested device from a
+``torch.Generator`` so that a chapter's data are reproducible.
+
+Gulrajani, Ahmed, Arjovsky, Dumoulin, Courville, *Improved Training of Wasserstein
+GANs*, NeurIPS 2017.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+__all__ = ["TOY_DATASETS", "mode_centers", "mode_std", "sample_toy"]
+
+TOY_DATASETS = ("8gaussians", "25gaussians", "swissroll")
+
+_SCALE = {"8gaussians": 1.414, "25gaussians": 2.828}
+_STD = {"8gaussians": 0.02, "25gaussians": 0.05}
+
+
+def _check_name(name: str) -> str:
+    key = str(name).strip().lower().replace(" ", "").replace("_", "").replace("-", "")
+    if key not in TOY_DATASETS:
+        raise ValueError(f"unknown toy dataset {name!r}: choose one of {', '.join(TOY_DATASETS)}")
+    return key
+
+
+def mode_centers(name: str) -> torch.Tensor:
+    """Centres of the mixture's components, in the data's (scaled) coordinates, shape (k, 2)."""
+    key = _check_name(name)
+    if key == "8gaussians":
+        angles = torch.arange(8, dtype=torch.float64) * math.pi / 4
+        centers = 2.0 * torch.stack([torch.cos(angles), torch.sin(angles)], dim=1)
+    elif key == "25gaussians":
+        grid = torch.arange(-2, 3, dtype=torch.float64) * 2.0
+        centers = torch.cartesian_prod(grid, grid)
+    else:
+        raise ValueError("the Swiss roll is not a mixture: it has no mode centres")
+    return (centers / _SCALE[key]).float()
+
+
+def mode_std(name: str) -> float:
+    """Standard deviation of each mixture component, in the data's (scaled) coordinates."""
+    key = _check_name(name)
+    if key not in _STD:
+        raise ValueError("the Swiss roll is not a mixture: it has no mode width")
+    return _STD[key] / _SCALE[key]
+
+
+def sample_toy(name: str, n: int, generator: torch.Generator | None = None,
+               device: torch.device | str | None = None) -> torch.Tensor:
+    """Draw ``n`` points of the toy distribution ``name`` (see the module's docstring)."""
+    key = _check_name(name)
+    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    device = torch.device("cpu" if device is None else device)
+    if generator is not None and generator.device != device:
+        raise ValueError(f"the generator lives on {generator.device}, the samples on {device}")
+    noise = torch.randn(n, 2, generator=generator, device=device)
+    if key == "swissroll":
+        t = 1.5 * math.pi * (1 + 2 * torch.rand(n, generator=generator, device=device))
+        roll = torch.stack([t * torch.cos(t), t * torch.sin(t)], dim=1)
+        return (roll + 0.25 * noise) / 7.5
+    centers = mode_centers(key).to(device)
+    pick = torch.randint(len(centers), (n,), generator=generator, device=device)
+    return centers[pick] + mode_std(key) * noise
