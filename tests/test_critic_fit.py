@@ -40,6 +40,17 @@ def test_clipping_holds_after_every_step_and_keeps_the_estimate_small():
     assert 0 < critic_estimate(critic, real, fake) < 0.05 * wasserstein(real.numpy(), fake.numpy())
 
 
+def test_tracking_records_a_function_of_the_critic_on_schedule():
+    real, fake = shifted_gaussians(n=50)
+    critic = critic_mlp(width=8)
+    history = fit_critic(critic, real, fake, steps=10, track_every=4, progress=False,
+                         track=lambda f: critic_estimate(f, real, fake))
+    assert history["tracked_step"] == [4, 8, 10]
+    assert history["tracked"][-1] == critic_estimate(critic, real, fake)
+    with pytest.raises(ValueError, match="track_every"):
+        fit_critic(critic, real, fake, steps=1, track_every=0)
+
+
 def test_sampling_functions_are_accepted():
     g = torch.Generator().manual_seed(0)
     history = fit_critic(critic_mlp(width=8), lambda n: torch.randn(n, 2, generator=g),

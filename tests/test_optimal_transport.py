@@ -58,7 +58,7 @@ def test_dual_lp_matches_emd2_and_its_critic_is_1_lipschitz(seed):
 
 def test_bad_inputs():
     x = np.zeros((3, 2))
-    with pytest.raises(ValueError, match="same space"):
+    with pytest.raises(ValueError, match="same dimension"):
         wasserstein(x, np.zeros((3, 3)))
     with pytest.raises(ValueError, match="no points"):
         wasserstein(np.zeros((0, 2)), x)

@@ -49,7 +49,8 @@ def fit_critic(critic: nn.Module, real: Sampler, fake: Sampler, *, steps: int, b
                optimizer: torch.optim.Optimizer | None = None, clip: float | None = None,
                lam: float | None = None, one_sided: bool = False,
                generator: torch.Generator | None = None, progress: bool = True,
-               desc: str = "critic") -> dict[str, list[float]]:
+               desc: str = "critic", track: Callable[[nn.Module], float] | None = None,
+               track_every: int = 25) -> dict[str, list[float]]:
     """Maximise E_real f − E_fake f over the critic's parameters; return the history.
 
     ``real`` and ``fake`` are either tensors of samples (batches drawn by index)
@@ -59,8 +60,11 @@ def fit_critic(critic: nn.Module, real: Sampler, fake: Sampler, *, steps: int, b
     Adam(lr 1e-4, β = (0.5, 0.9)) otherwise.
 
     The history has, per step, ``"estimate"`` (mean f(x) − mean f(y) on the
-    batch, before the step) and ``"penalty"`` (0 without one). A non-finite loss
-    stops training with a ``FloatingPointError`` naming the step.
+    batch, before the step) and ``"penalty"`` (0 without one). With ``track``, a
+    function of the critic (e.g. its estimate on the full sample sets), it also has
+    ``"tracked_step"`` and ``"tracked"``: the step count and ``track(critic)`` every
+    ``track_every`` steps and at the end. A non-finite loss stops training with a
+    ``FloatingPointError`` naming the step.
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
@@ -78,7 +82,11 @@ def fit_critic(critic: nn.Module, real: Sampler, fake: Sampler, *, steps: int, b
             optimizer = torch.optim.RMSprop(critic.parameters(), lr=5e-5)
         else:
             optimizer = torch.optim.Adam(critic.parameters(), lr=1e-4, betas=(0.5, 0.9))
+    if isinstance(track_every, bool) or not isinstance(track_every, int) or track_every <= 0:
+        raise ValueError(f"track_every must be a positive integer, got {track_every!r}")
     history: dict[str, list[float]] = {"estimate": [], "penalty": []}
+    if track is not None:
+        history["tracked_step"], history["tracked"] = [], []
     critic.train()
     bar = tqdm(range(steps), desc=desc, disable=not progress, leave=False, mininterval=0.5)
     for step in bar:
@@ -103,5 +111,10 @@ def fit_critic(critic: nn.Module, real: Sampler, fake: Sampler, *, steps: int, b
         history["penalty"].append(penalty.item())
         if step % 50 == 0:
             bar.set_postfix(W1_estimate=f"{estimate.item():.4f}", refresh=False)
+        if track is not None and ((step + 1) % track_every == 0 or step + 1 == steps):
+            critic.eval()
+            history["tracked_step"].append(step + 1)
+            history["tracked"].append(float(track(critic)))
+            critic.train()
     critic.eval()
     return history

@@ -22,7 +22,7 @@ import math
 import numpy as np
 from scipy import integrate, special
 
-from .optimal_transport import wasserstein
+from .optimal_transport import _point_clouds, wasserstein
 
 __all__ = [
     "tv_discrete",
@@ -51,28 +51,6 @@ def _probability_vectors(p, q, atol: float = 1e-9) -> tuple[np.ndarray, np.ndarr
         if abs(v.sum() - 1.0) > atol * max(1, v.size):
             raise ValueError(f"{name} must sum to 1, sums to {v.sum():.6g}")
     return p, q
-
-
-def _point_cloud(x, name: str):
-    """A sample as an (n, d) array, NumPy or torch; a 1-D array is n points on the line."""
-    if not type(x).__module__.startswith("torch"):
-        x = np.asarray(x, dtype=np.float64)
-    if x.ndim == 1:
-        x = x.reshape(-1, 1)
-    if x.ndim != 2:
-        raise ValueError(f"{name} must have shape (n,) or (n, d), got {tuple(x.shape)}")
-    if x.shape[0] == 0:
-        raise ValueError(f"{name} has no points")
-    if not bool((abs(x) < math.inf).all()):  # False for NaN as well as for ±inf
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return x
-
-
-def _point_clouds(x, y):
-    x, y = _point_cloud(x, "x"), _point_cloud(y, "y")
-    if x.shape[1] != y.shape[1]:
-        raise ValueError(f"x and y must have the same dimension, got {x.shape[1]} and {y.shape[1]}")
-    return x, y
 
 
 # --- on probability vectors -------------------------------------------------------------

@@ -17,23 +17,13 @@ ch. 5–6; Peyré & Cuturi, *Computational Optimal Transport* (2019), §2–3 an
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import ot
 from scipy import optimize, sparse
 
 __all__ = ["w1_dual_lp", "wasserstein"]
-
-
-def _cloud(x, name: str):
-    if not hasattr(x, "shape"):
-        x = np.asarray(x, dtype=float)
-    if x.ndim == 1:
-        x = x.reshape(-1, 1)
-    if x.ndim != 2:
-        raise ValueError(f"{name} must be an array of points of shape (n, d), got shape {tuple(x.shape)}")
-    if x.shape[0] == 0:
-        raise ValueError(f"{name} has no points")
-    return x
 
 
 def _weights(w, n: int, name: str) -> np.ndarray:
@@ -47,10 +37,25 @@ def _weights(w, n: int, name: str) -> np.ndarray:
     return w
 
 
-def _clouds(x, y):
-    x, y = _cloud(x, "x"), _cloud(y, "y")
+def _point_cloud(x, name: str):
+    """A sample as an (n, d) array, NumPy or torch; a 1-D array is n points on the line."""
+    if not type(x).__module__.startswith("torch"):
+        x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 1:
+        x = x.reshape(-1, 1)
+    if x.ndim != 2:
+        raise ValueError(f"{name} must have shape (n,) or (n, d), got {tuple(x.shape)}")
+    if x.shape[0] == 0:
+        raise ValueError(f"{name} has no points")
+    if not bool((abs(x) < math.inf).all()):  # False for NaN as well as for ±inf
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return x
+
+
+def _point_clouds(x, y):
+    x, y = _point_cloud(x, "x"), _point_cloud(y, "y")
     if x.shape[1] != y.shape[1]:
-        raise ValueError(f"x and y must live in the same space, got dimensions {x.shape[1]} and {y.shape[1]}")
+        raise ValueError(f"x and y must have the same dimension, got {x.shape[1]} and {y.shape[1]}")
     return x, y
 
 
@@ -64,7 +69,7 @@ def wasserstein(x, y, p: int = 1, a=None, b=None, return_plan: bool = False):
     """
     if p not in (1, 2):
         raise ValueError(f"p must be 1 or 2, got {p!r}")
-    x, y = _clouds(x, y)
+    x, y = _point_clouds(x, y)
     cost = ot.dist(x, y, metric="euclidean")
     if p == 2:
         cost = cost**2
@@ -89,7 +94,7 @@ def w1_dual_lp(x, y, a=None, b=None):
     W1 (:func:`wasserstein`). Uses O((n + m)²) constraints: keep n + m to a few
     hundred.
     """
-    x, y = _clouds(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    x, y = _point_clouds(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
     n, m = len(x), len(y)
     a, b = _weights(a, n, "a"), _weights(b, m, "b")
     points = np.concatenate([x, y])
