@@ -11,6 +11,7 @@ One module per idea; chapters import what they need:
 * :mod:`course_utils.models`         critic and generator MLPs
 * :mod:`course_utils.lipschitz`      clip_weights, gradient_penalty, spectral_normalize, Lipschitz estimates
 * :mod:`course_utils.critic_fit`     a critic trained against two fixed distributions estimates W1
+* :mod:`course_utils.critic_explorer` the figure behind the clip-value and λ sliders
 """
 
 from .profiles import get_device, get_profile, seed_everything, start_chapter
