@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from course_utils.toy_data import TOY_DATASETS, mode_centers, mode_std, sample_toy
+from course_utils.toy_data import TOY_DATASETS, mode_centers, mode_statistics, mode_std, sample_toy
 
 
 def test_mixtures_match_gulrajani_settings():
@@ -50,3 +50,28 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="not a mixture"):
         mode_centers("swissroll")
     assert sample_toy("8 Gaussians", 5).shape == (5, 2)  # spelling variants are accepted
+
+
+@pytest.mark.parametrize("name", ["8gaussians", "25gaussians"])
+def test_mode_statistics_of_real_data_collapsed_and_scattered_samples(name):
+    generator = torch.Generator().manual_seed(3)
+    real = sample_toy(name, 20_000, generator)
+    stats = mode_statistics(real, name)
+    k = len(mode_centers(name))
+    assert stats["modes"] == stats["of"] == k
+    assert stats["high_quality"] == pytest.approx(1 - math.exp(-4.5), abs=0.005)   # 2-D mass within 3σ
+    collapsed = mode_centers(name)[3] + mode_std(name) * torch.randn(1000, 2, generator=generator)
+    stats = mode_statistics(collapsed, name)
+    assert stats["modes"] == 1 and stats["high_quality"] > 0.95
+    blurred = real + 10 * mode_std(name) * torch.randn_like(real)      # right places, too wide
+    stats = mode_statistics(blurred, name)
+    assert stats["high_quality"] < 0.2
+
+
+def test_mode_statistics_rejects_bad_input():
+    with pytest.raises(ValueError, match="not a mixture"):
+        mode_statistics(torch.zeros(5, 2), "swissroll")
+    with pytest.raises(ValueError, match="shape"):
+        mode_statistics(torch.zeros(5, 3), "8gaussians")
+    with pytest.raises(ValueError, match="NaN"):
+        mode_statistics(torch.full((5, 2), float("nan")), "8gaussians")

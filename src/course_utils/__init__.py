@@ -12,6 +12,8 @@ One module per idea; chapters import what they need:
 * :mod:`course_utils.lipschitz`      clip_weights, gradient_penalty, spectral_normalize, Lipschitz estimates
 * :mod:`course_utils.critic_fit`     a critic trained against two fixed distributions estimates W1
 * :mod:`course_utils.critic_explorer` the figure behind the clip-value and λ sliders
+* :mod:`course_utils.gan_losses`     the loss pairs of GAN (minimax, non-saturating) and WGAN
+* :mod:`course_utils.training`       train_gan: one loop for GAN, WGAN, WGAN-GP and SN-WGAN
 """
 
 from .profiles import get_device, get_profile, seed_everything, start_chapter

@@ -26,12 +26,12 @@ from tqdm.auto import tqdm
 
 from .lipschitz import clip_weights, gradient_penalty
 
-__all__ = ["critic_estimate", "fit_critic"]
+__all__ = ["critic_estimate", "draw_batch", "fit_critic"]
 
 Sampler = torch.Tensor | Callable[[int], torch.Tensor]
 
 
-def _batch(source: Sampler, size: int, generator: torch.Generator | None) -> torch.Tensor:
+def draw_batch(source: Sampler, size: int, generator: torch.Generator | None) -> torch.Tensor:
     """A batch drawn by index from a tensor (with replacement), or from a sampling function."""
     if isinstance(source, torch.Tensor):
         index = torch.randint(len(source), (size,), device=source.device, generator=generator)
@@ -90,7 +90,7 @@ def fit_critic(critic: nn.Module, real: Sampler, fake: Sampler, *, steps: int, b
     critic.train()
     bar = tqdm(range(steps), desc=desc, disable=not progress, leave=False, mininterval=0.5)
     for step in bar:
-        x, y = _batch(real, batch_size, generator), _batch(fake, batch_size, generator)
+        x, y = draw_batch(real, batch_size, generator), draw_batch(fake, batch_size, generator)
         if x.shape[1:] != y.shape[1:]:
             raise ValueError(f"real and fake samples differ in shape: {tuple(x.shape[1:])} vs {tuple(y.shape[1:])}")
         estimate = critic(x).mean() - critic(y).mean()

@@ -16,17 +16,24 @@ And two lower bounds on a function's Lipschitz constant L = sup ‖f(x) − f(y)
 :func:`max_gradient_norm` (for differentiable f, L = sup ‖∇f‖) and
 :func:`estimate_lipschitz` (the largest difference quotient over pairs of points,
 the K_eff of Tanaka, *Discriminator Optimal Transport*, NeurIPS 2019).
+
+The training loop takes the constraint as an object: :class:`WeightClipping`,
+:class:`GradientPenalty`, :class:`SpectralNormalization` or ``None``. Each says
+what it adds to the critic's loss (:meth:`~LipschitzConstraint.penalty`) and what
+it does after each critic update (:meth:`~LipschitzConstraint.after_step`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import torch
 from torch import nn
 from torch.nn.utils import parametrizations
 
-__all__ = ["clip_weights", "estimate_lipschitz", "gradient_penalty", "max_gradient_norm",
+__all__ = ["GradientPenalty", "LipschitzConstraint", "SpectralNormalization", "WeightClipping",
+           "clip_weights", "estimate_lipschitz", "gradient_penalty", "max_gradient_norm",
            "spectral_normalize"]
 
 
@@ -140,3 +147,80 @@ def estimate_lipschitz(f: nn.Module, x: torch.Tensor, y: torch.Tensor | None = N
     if not apart.any():
         raise ValueError("all pairs of points coincide: the difference quotient is undefined")
     return (gaps[apart] / dist[apart]).max().item()
+
+
+class LipschitzConstraint:
+    """What the training loop asks of a Lipschitz constraint; this base class constrains nothing."""
+
+    name = "none"
+
+    def check(self, critic: nn.Module) -> None:
+        """Raise ``ValueError`` if ``critic`` cannot be trained under this constraint."""
+
+    def penalty(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
+                generator: torch.Generator | None = None) -> torch.Tensor | None:
+        """A term added to the critic's loss, or ``None``."""
+        return None
+
+    def after_step(self, critic: nn.Module) -> None:
+        """Applied to the critic after each of its optimiser steps."""
+
+    def config(self) -> dict:
+        """The constraint's name and settings (stored in checkpoints, compared on resume)."""
+        return {"name": self.name, **dataclasses.asdict(self)} if dataclasses.is_dataclass(self) else {"name": self.name}
+
+
+def _positive(value, label: str, allow_zero: bool = False) -> None:
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+            or value < 0 or (value == 0 and not allow_zero)):
+        kind = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"{label} must be a {kind} number, got {value!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class WeightClipping(LipschitzConstraint):
+    """Clamp every critic parameter to [−c, c] after each update (WGAN; the paper's c = 0.01)."""
+
+    c: float = 0.01
+    name = "clipping"
+
+    def __post_init__(self):
+        _positive(self.c, "the clip value c")
+
+    def after_step(self, critic: nn.Module) -> None:
+        clip_weights(critic, self.c)
+
+
+@dataclasses.dataclass(frozen=True)
+class GradientPenalty(LipschitzConstraint):
+    """Add λ E[(‖∇f(x̂)‖ − 1)²] to the critic's loss (WGAN-GP; the paper's λ = 10). See :func:`gradient_penalty`."""
+
+    lam: float = 10.0
+    one_sided: bool = False
+    name = "penalty"
+
+    def __post_init__(self):
+        _positive(self.lam, "the penalty weight λ", allow_zero=True)
+
+    def check(self, critic: nn.Module) -> None:
+        if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in critic.modules()):
+            raise ValueError("the gradient penalty needs per-sample gradients, which batch norm in the critic "
+                             "does not have: use layer norm or no normalisation")
+
+    def penalty(self, critic, real, fake, generator=None):
+        return gradient_penalty(critic, real, fake, self.lam, one_sided=self.one_sided, generator=generator)
+
+
+@dataclasses.dataclass(frozen=True)
+class SpectralNormalization(LipschitzConstraint):
+    """The critic's layers divide their weights by σ(W) themselves: build it with :func:`spectral_normalize`."""
+
+    name = "spectral"
+
+    def check(self, critic: nn.Module) -> None:
+        layers = [m for m in critic.modules()
+                  if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d))]
+        plain = [m for m in layers if not parametrizations.parametrize.is_parametrized(m, "weight")]
+        if not layers or plain:
+            raise ValueError(f"{len(plain)} of the critic's {len(layers)} weight layers are not spectrally "
+                             "normalised: pass the critic through spectral_normalize (or critic_mlp(norm='spectral'))")

@@ -55,6 +55,17 @@ class Profile:
     """Steps for the 12-layer critics whose per-layer gradient norms are measured."""
     clip_values: tuple[float, ...]
     """Clip values c of the clip slider, one precomputed frame (and trained critic) each."""
+    # Chapters "Why GANs struggle" and "Training on 2-D toys"
+    toy_iterations: int
+    """Generator iterations of each 2-D GAN run (Gulrajani et al. train 100,000)."""
+    toy_width: int
+    """Hidden units per layer of the 2-D generators and critics (Gulrajani et al. use 512)."""
+    toy_batch: int
+    """Batch size of the 2-D GAN runs (Gulrajani et al. use 256, the WGAN paper 64)."""
+    toy_lr_scale: float
+    """Factor on the papers' learning rates, so that the short runs of small profiles get somewhere."""
+    toy_frames: int
+    """Snapshots per run (exact W1, modes, samples, critic surface): the animation's frames."""
 
 
 PROFILES: dict[str, Profile] = {
@@ -70,6 +81,11 @@ PROFILES: dict[str, Profile] = {
         critic_steps=500,
         deep_critic_steps=200,
         clip_values=(0.001, 0.003, 0.01, 0.03, 0.1, 1.0),
+        toy_iterations=300,
+        toy_width=64,
+        toy_batch=64,
+        toy_lr_scale=3.0,
+        toy_frames=7,
     ),
     "cpu": Profile(
         name="cpu",
@@ -83,6 +99,11 @@ PROFILES: dict[str, Profile] = {
         critic_steps=1000,
         deep_critic_steps=300,
         clip_values=(0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0),
+        toy_iterations=1000,
+        toy_width=64,
+        toy_batch=64,
+        toy_lr_scale=3.0,
+        toy_frames=11,
     ),
     "gpu": Profile(
         name="gpu",
@@ -96,6 +117,11 @@ PROFILES: dict[str, Profile] = {
         critic_steps=5000,
         deep_critic_steps=1000,
         clip_values=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0),
+        toy_iterations=10000,
+        toy_width=512,
+        toy_batch=256,
+        toy_lr_scale=1.0,
+        toy_frames=21,
     ),
 }
 

@@ -23,7 +23,7 @@ import math
 
 import torch
 
-__all__ = ["TOY_DATASETS", "mode_centers", "mode_std", "sample_toy"]
+__all__ = ["TOY_DATASETS", "mode_centers", "mode_statistics", "mode_std", "sample_toy"]
 
 TOY_DATASETS = ("8gaussians", "25gaussians", "swissroll")
 
@@ -77,3 +77,30 @@ def sample_toy(name: str, n: int, generator: torch.Generator | None = None,
     centers = mode_centers(key).to(device)
     pick = torch.randint(len(centers), (n,), generator=generator, device=device)
     return centers[pick] + mode_std(key) * noise
+
+
+@torch.no_grad()
+def mode_statistics(samples: torch.Tensor, name: str, radius: float = 3.0, min_share: float = 0.1) -> dict:
+    """How many modes of a mixture the samples cover, and how many samples are good.
+
+    A sample is *high quality* when it lies within ``radius`` standard deviations of
+    its nearest mode centre; a mode is *covered* when at least ``min_share`` of its fair
+    share n/k of the samples are high-quality samples at that mode. The usual
+    mode-collapse measures of the unrolled-GAN and VEEGAN papers (Metz et al., 2017;
+    Srivastava et al., 2017). Real data score ``1 − exp(−radius²/2)`` (98.9 % for
+    radius 3, the mass of a 2-D Gaussian within 3σ) and cover every mode.
+
+    Returns ``{"modes": covered modes, "of": k, "high_quality": share of high-quality samples}``.
+    """
+    centers = mode_centers(name).to(samples.device)
+    if samples.ndim != 2 or samples.shape[1] != 2 or len(samples) == 0:
+        raise ValueError(f"samples must have shape (n, 2) with n > 0, got {tuple(samples.shape)}")
+    if not torch.isfinite(samples).all():
+        raise ValueError("samples contain NaN or infinite values")
+    if not (radius > 0 and 0 < min_share <= 1):
+        raise ValueError(f"radius must be positive and min_share in (0, 1], got {radius!r} and {min_share!r}")
+    distance, nearest = torch.cdist(samples.float(), centers).min(dim=1)
+    good = distance <= radius * mode_std(name)
+    counts = torch.bincount(nearest[good], minlength=len(centers))
+    covered = int((counts >= min_share * len(samples) / len(centers)).sum())
+    return {"modes": covered, "of": len(centers), "high_quality": good.float().mean().item()}
