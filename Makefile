@@ -45,6 +45,7 @@ check-live: setup
 bench: setup
 	$(BIN)/python benchmarks/bench_theta_slider.py
 	$(BIN)/python benchmarks/bench_clip_slider.py
+	$(BIN)/python benchmarks/bench_training_loop.py
 
 clean:
 	rm -rf _build
