@@ -150,8 +150,13 @@ def test_the_guard_names_the_iteration_and_the_quantity_of_an_injected_nan():
         poison.calls += 1
         return 0.0
     poison.calls = 0
+    loss, constraint, _ = VARIANTS["wgan-gp"]
+    generator, critic = models()
     with pytest.raises(FloatingPointError, match=r"iteration 4: the critic loss is nan"):
-        run("wgan-gp", 10, metrics={"poison": poison}, metric_every=3)
+        train_gan(generator, critic, two_blobs(), loss=loss, constraint=constraint, iterations=10, latent_dim=2,
+                  batch_size=32, metrics={"poison": poison}, metric_every=3, progress=False)
+    # the models are left usable: the critic trainable again, both in eval mode
+    assert all(p.requires_grad for p in critic.parameters()) and not critic.training and not generator.training
 
 
 def test_nan_data_are_refused_before_training():

@@ -167,7 +167,8 @@ class LipschitzConstraint:
 
     def config(self) -> dict:
         """The constraint's name and settings (stored in checkpoints, compared on resume)."""
-        return {"name": self.name, **dataclasses.asdict(self)} if dataclasses.is_dataclass(self) else {"name": self.name}
+        settings = dataclasses.asdict(self) if dataclasses.is_dataclass(self) else {}
+        return {"name": self.name, **settings}
 
 
 def _positive(value, label: str, allow_zero: bool = False) -> None:
@@ -193,7 +194,10 @@ class WeightClipping(LipschitzConstraint):
 
 @dataclasses.dataclass(frozen=True)
 class GradientPenalty(LipschitzConstraint):
-    """Add λ E[(‖∇f(x̂)‖ − 1)²] to the critic's loss (WGAN-GP; the paper's λ = 10). See :func:`gradient_penalty`."""
+    """Add λ E[(‖∇f(x̂)‖ − 1)²] to the critic's loss (WGAN-GP; the paper's λ = 10).
+
+    See :func:`gradient_penalty`; a critic with batch norm is refused.
+    """
 
     lam: float = 10.0
     one_sided: bool = False

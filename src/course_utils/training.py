@@ -155,7 +155,8 @@ def train_gan(generator: nn.Module, critic: nn.Module, data: torch.Tensor | Call
     index, with replacement) or a function ``n ↦ n fresh samples``. Latent codes
     are z ~ N(0, I) of size ``latent_dim``. All randomness of the loop (batches,
     codes, the penalty's interpolation) comes from one ``torch.Generator`` seeded
-    with ``seed``; the models' initialisation is the caller's.
+    with ``seed``; the models' initialisation is the caller's, and so is the
+    randomness of a ``data`` function (pass a tensor for an exact resume).
 
     ``warmup`` (default: on for weight clipping only) gives the critic 100 updates
     for the first 25 generator iterations and every 500th, as in the WGAN code.
@@ -206,8 +207,8 @@ def train_gan(generator: nn.Module, critic: nn.Module, data: torch.Tensor | Call
     warmup = isinstance(constraint, WeightClipping) if warmup is None else bool(warmup)
     if generator_optimizer is None or critic_optimizer is None:
         default_g, default_c = default_optimizers(loss, constraint, generator, critic)
-        generator_optimizer = generator_optimizer or default_g
-        critic_optimizer = critic_optimizer or default_c
+        generator_optimizer = default_g if generator_optimizer is None else generator_optimizer
+        critic_optimizer = default_c if critic_optimizer is None else critic_optimizer
     metrics = dict(metrics or {})
     config = {"loss": loss.name, "constraint": constraint.config(), "latent_dim": latent_dim,
               "batch_size": batch_size, "n_critic": n_critic, "warmup": warmup, "seed": seed}
@@ -267,53 +268,58 @@ def train_gan(generator: nn.Module, critic: nn.Module, data: torch.Tensor | Call
     elapsed = history["time"][-1] if history["time"] else 0.0
     bar = tqdm(range(start, iterations), initial=start, total=iterations, disable=not progress,
                desc=desc or f"{loss.name} / {constraint.name}", unit="it", mininterval=0.5)
-    for iteration in bar:
-        tic = time.perf_counter()
-        # Critic: n_critic updates towards the maximum of its objective (the sup in W1's dual).
+    try:
+        for iteration in bar:
+            tic = time.perf_counter()
+            # Critic: n_critic updates towards the maximum of its objective (the sup in W1's dual).
+            critic.requires_grad_(True)
+            for _ in range(critic_iterations(iteration, n_critic, warmup)):
+                real = draw_batch(data, batch_size, rng)
+                with torch.no_grad():
+                    fake = generator(latent(len(real)))
+                real_scores, fake_scores = critic(real), critic(fake)
+                critic_loss = loss.critic(real_scores, fake_scores)
+                penalty = constraint.penalty(critic, real, fake, rng)
+                critic_optimizer.zero_grad(set_to_none=True)
+                (critic_loss if penalty is None else critic_loss + penalty).backward()
+                critic_optimizer.step()
+                constraint.after_step(critic)
+                critic_steps += 1
+            critic_grad_norm = nn.utils.get_total_norm([p.grad for p in critic.parameters()
+                                                        if p.grad is not None])
+            estimate = real_scores.detach().mean() - fake_scores.detach().mean()
+            # Generator: one update through the frozen critic.
+            critic.requires_grad_(False)
+            generator_loss = loss.generator(critic(generator(latent(batch_size))))
+            generator_optimizer.zero_grad(set_to_none=True)
+            generator_loss.backward()
+            generator_optimizer.step()
+            generator_grad_norm = nn.utils.get_total_norm([p.grad for p in generator.parameters()
+                                                           if p.grad is not None])
+            # One host–device transfer per iteration: record, then refuse to go on from a non-finite state.
+            penalty = torch.zeros((), device=device) if penalty is None else penalty
+            values = torch.stack([critic_loss.detach(), estimate, penalty.detach(), generator_loss.detach(),
+                                  critic_grad_norm, generator_grad_norm]).tolist()
+            elapsed += time.perf_counter() - tic
+            for key, value in zip(HISTORY_KEYS, values):
+                if not math.isfinite(value):
+                    raise FloatingPointError(
+                        f"iteration {iteration + 1}: the {key.replace('_', ' ')} is {value}; stopping instead of "
+                        f"training on it (the last checkpoint is intact; try a smaller learning rate)")
+            for key, value in zip(HISTORY_KEYS, values):
+                history[key].append(value)
+            history["iteration"].append(iteration + 1)
+            history["critic_steps"].append(critic_steps)
+            history["time"].append(elapsed)
+            label = "W1 estimate" if loss.name == WASSERSTEIN.name else "f(x) − f(G(z))"
+            bar.set_postfix({label: f"{values[1]:.4f}"}, refresh=False)
+            done = iteration + 1
+            if metrics and (done % metric_every == 0 or done == iterations):
+                evaluate_metrics(done)
+            if checkpoint is not None and (done % checkpoint_every == 0 or done == iterations):
+                save_checkpoint(checkpoint, state(done))
+    finally:   # also when the guard or an interrupt stops the loop: leave the models usable
+        bar.close()
         critic.requires_grad_(True)
-        for _ in range(critic_iterations(iteration, n_critic, warmup)):
-            real = draw_batch(data, batch_size, rng)
-            with torch.no_grad():
-                fake = generator(latent(len(real)))
-            real_scores, fake_scores = critic(real), critic(fake)
-            critic_loss = loss.critic(real_scores, fake_scores)
-            penalty = constraint.penalty(critic, real, fake, rng)
-            critic_optimizer.zero_grad(set_to_none=True)
-            (critic_loss if penalty is None else critic_loss + penalty).backward()
-            critic_optimizer.step()
-            constraint.after_step(critic)
-            critic_steps += 1
-        critic_grad_norm = nn.utils.get_total_norm([p.grad for p in critic.parameters() if p.grad is not None])
-        estimate = real_scores.detach().mean() - fake_scores.detach().mean()
-        # Generator: one update through the frozen critic.
-        critic.requires_grad_(False)
-        generator_loss = loss.generator(critic(generator(latent(batch_size))))
-        generator_optimizer.zero_grad(set_to_none=True)
-        generator_loss.backward()
-        generator_optimizer.step()
-        generator_grad_norm = nn.utils.get_total_norm([p.grad for p in generator.parameters() if p.grad is not None])
-        # One host–device transfer per iteration: record, then refuse to go on from a non-finite state.
-        penalty = torch.zeros((), device=device) if penalty is None else penalty
-        values = torch.stack([critic_loss.detach(), estimate, penalty.detach(), generator_loss.detach(),
-                              critic_grad_norm, generator_grad_norm]).tolist()
-        elapsed += time.perf_counter() - tic
-        for key, value in zip(HISTORY_KEYS, values):
-            if not math.isfinite(value):
-                raise FloatingPointError(
-                    f"iteration {iteration + 1}: the {key.replace('_', ' ')} is {value}; stopping instead of "
-                    f"training on it (the last checkpoint is intact; try a smaller learning rate)")
-            history[key].append(value)
-        history["iteration"].append(iteration + 1)
-        history["critic_steps"].append(critic_steps)
-        history["time"].append(elapsed)
-        bar.set_postfix({"W1 estimate" if loss.name == WASSERSTEIN.name else "D(x)−D(G(z))": f"{values[1]:.4f}"},
-                        refresh=False)
-        done = iteration + 1
-        if metrics and (done % metric_every == 0 or done == iterations):
-            evaluate_metrics(done)
-        if checkpoint is not None and (done % checkpoint_every == 0 or done == iterations):
-            save_checkpoint(checkpoint, state(done))
-    bar.close()
-    critic.requires_grad_(True)
-    generator.eval(), critic.eval()
+        generator.eval(), critic.eval()
     return history
