@@ -5,8 +5,10 @@ Both train the same WGAN-GP (same MLPs, same initial weights, batch, n_critic,
 tensor and batches drawn by index. The plain loop is the one most tutorials
 write: the generator's forward pass in the critic step builds an autograd graph
 that `.detach()` then throws away, and the generator step also computes the
-critic's weight gradients. `course_utils.training.train_gan` does neither, and on
-top of that records a history, checks for NaN and shows nothing (progress off).
+critic's weight gradients, and real and generated batches go through the critic
+in two passes. `course_utils.training.train_gan` does none of these (one joint
+pass when the critic has no batch norm), and on top of that records a history
+and checks for NaN; its progress bar is off here.
 
 Runs alternate (plain, ours, plain, ours, …) so that a slow moment of the
 machine hits both; each rate is the median over the repeats, after a warm-up, and
