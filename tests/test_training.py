@@ -257,3 +257,20 @@ def test_the_two_generator_losses_share_a_value_surface_but_not_its_slope():
     expected = bce(real, torch.ones(2)) + bce(fake, torch.zeros(2))
     assert NON_SATURATING.critic(real, fake).item() == pytest.approx(expected.item())
     assert WASSERSTEIN.critic(real, fake).item() == pytest.approx(fake.mean().item() - real.mean().item())
+
+
+def test_a_metric_may_return_samples_which_the_checkpoint_keeps(tmp_path):
+    def samples(generator, critic):   # e.g. the frames of a slider over training
+        return generator(torch.zeros(3, 2))
+
+    path = tmp_path / "samples.pt"
+    generator, _, history = run("wgan-gp", 4, checkpoint=path, metrics={"samples": samples}, metric_every=2)
+    kept = history["metrics"]["samples"]
+    assert history["metrics"]["iteration"] == [0, 2, 4] and len(kept) == 3
+    assert all(isinstance(s, torch.Tensor) and s.shape == (3, 2) and s.device.type == "cpu" for s in kept)
+    assert not torch.equal(kept[0], kept[-1])                   # the generator moved between the frames
+    with torch.no_grad():
+        assert torch.equal(kept[-1], generator.eval()(torch.zeros(3, 2)))
+    saved = load_checkpoint(path)["history"]
+    assert all(torch.equal(a, b) for a, b in zip(saved["metrics"]["samples"], kept))
+    assert history["device"] == "cpu" and saved["device"] == "cpu"

@@ -55,7 +55,14 @@ HISTORY_KEYS = ("critic_loss", "estimate", "penalty", "generator_loss", "critic_
                 "generator_grad_norm")
 """Recorded once per generator iteration, from the last critic step and the generator step."""
 
-Metric = Callable[[nn.Module, nn.Module], float]
+Metric = Callable[[nn.Module, nn.Module], "float | torch.Tensor"]
+
+
+def _metric_value(value):
+    """A metric's value as it is kept in the history: a float, or a tensor (e.g. samples) on the CPU."""
+    if isinstance(value, torch.Tensor) and value.numel() > 1:
+        return value.detach().cpu()
+    return float(value)
 
 
 def critic_iterations(iteration: int, n_critic: int, warmup: bool) -> int:
@@ -169,7 +176,9 @@ def train_gan(generator: nn.Module, critic: nn.Module, data: torch.Tensor | Call
     ``"time"`` (cumulative training seconds, without metrics and checkpoints).
     ``metrics``, functions ``(generator, critic) ↦ float`` evaluated in eval mode
     without gradients at iteration 0, every ``metric_every`` iterations and at the
-    end, go to ``history["metrics"]`` with their ``"iteration"``.
+    end, go to ``history["metrics"]`` with their ``"iteration"``; a metric may also
+    return a tensor (say, samples from fixed codes), kept on the CPU.
+    ``history["device"]`` names the device of the last (or current) run.
 
     With ``checkpoint`` (a file path), the state is saved there every
     ``checkpoint_every`` iterations and at the end, and a run finding the file
@@ -223,7 +232,7 @@ def train_gan(generator: nn.Module, critic: nn.Module, data: torch.Tensor | Call
     def evaluate_metrics(iteration: int) -> None:
         generator.eval(), critic.eval()
         with torch.no_grad():
-            values = {name: float(metric(generator, critic)) for name, metric in metrics.items()}
+            values = {name: _metric_value(metric(generator, critic)) for name, metric in metrics.items()}
         generator.train(), critic.train()
         history["metrics"]["iteration"].append(iteration)
         for name, value in values.items():
@@ -263,6 +272,7 @@ def train_gan(generator: nn.Module, critic: nn.Module, data: torch.Tensor | Call
         if saved["cuda_rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(saved["cuda_rng"])
         history, start = saved["history"], saved["iteration"]
+    history["device"] = torch.cuda.get_device_name(device) if device.type == "cuda" else str(device)
 
     generator.train(), critic.train()
     if start == 0 and metrics:
