@@ -35,6 +35,8 @@ def main() -> int:
     os.environ["COURSE_PROFILE"] = "ci"   # the saved outputs are those of the ci profile ...
     os.environ["COURSE_DEVICE"] = "cpu"   # ... on the CPU, where they are deterministic
     os.environ.pop("MPLBACKEND", None)   # a backend set outside (Agg) would drop every figure
+    os.environ.pop("COURSE_CHECKPOINTS", None)   # train, never load pre-trained runs, as under nbval
+    os.environ["COURSE_CACHE"] = tempfile.mkdtemp(prefix="wgan-course-cache-")   # no stale classifier
     for path in args.notebooks:
         print(f"{path}: {execute(path, args.timeout):.1f} s", flush=True)
     return 0
