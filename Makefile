@@ -46,6 +46,8 @@ bench: setup
 	$(BIN)/python benchmarks/bench_theta_slider.py
 	$(BIN)/python benchmarks/bench_clip_slider.py
 	$(BIN)/python benchmarks/bench_training_loop.py
+	$(BIN)/python benchmarks/bench_mnist_loop.py
+	$(BIN)/python benchmarks/bench_time_to_digits.py
 
 clean:
 	rm -rf _build

@@ -14,6 +14,10 @@ One module per idea; chapters import what they need:
 * :mod:`course_utils.critic_explorer` the figure behind the clip-value and λ sliders
 * :mod:`course_utils.gan_losses`     the loss pairs of GAN (minimax, non-saturating) and WGAN
 * :mod:`course_utils.training`       train_gan: one loop for GAN, WGAN, WGAN-GP and SN-WGAN
+* :mod:`course_utils.mnist_data`     MNIST as tensors in [−1, 1]: the embedded 5,000 digits or the full 70,000
+* :mod:`course_utils.conv_models`    DCGAN-style convolutional generator and critic for 28×28 images
+* :mod:`course_utils.image_metrics`  our digit classifier's features: Fréchet distance, precision/recall, coverage
+* :mod:`course_utils.train`          the MNIST variants, and ``python -m course_utils.train`` to pre-train them
 """
 
 from .profiles import get_device, get_profile, seed_everything, start_chapter
