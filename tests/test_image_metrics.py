@@ -53,7 +53,7 @@ def test_class_coverage_of_balanced_and_collapsed_predictions():
 
 
 @pytest.fixture(scope="module")
-def digits():   # the classifier is cached in the session's $COURSE_CACHE (conftest.py)
+def digits():   # the classifier is cached in this module's own $COURSE_CACHE (tests/conftest.py)
     data = load_mnist()
     classifier = train_classifier(data.train_images, data.train_labels, epochs=4, progress=False)
     return data, classifier
