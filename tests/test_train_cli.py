@@ -49,6 +49,10 @@ def test_variants_store_convolutions_channels_last_with_the_same_values():
     z = torch.randn(16, gan.latent_dim, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         images = generator(z)
+        # the activations follow the weights' layout (what the chapter says)
+        assert generator[:6](z).is_contiguous(memory_format=torch.channels_last)   # (16, 16, 14, 14)
+        assert critic[:2](images).is_contiguous(memory_format=torch.channels_last)
+        assert not plain_critic[:2](images).is_contiguous(memory_format=torch.channels_last)
         assert torch.allclose(images, plain_generator(z), atol=1e-5)
         assert torch.allclose(critic(images), plain_critic(images), atol=1e-5)
 
