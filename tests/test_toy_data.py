@@ -75,3 +75,13 @@ def test_mode_statistics_rejects_bad_input():
         mode_statistics(torch.zeros(5, 3), "8gaussians")
     with pytest.raises(ValueError, match="NaN"):
         mode_statistics(torch.full((5, 2), float("nan")), "8gaussians")
+
+
+def test_high_quality_share_of_real_and_shifted_swiss_rolls():
+    from course_utils.toy_data import high_quality_share
+    real = sample_toy("swissroll", 4000, torch.Generator().manual_seed(0))
+    assert high_quality_share(real, "swissroll") > 0.98          # at least the 98.9 % of a 2-D Gaussian's 3σ disc
+    assert high_quality_share(real * 1.3, "swissroll") < 0.5     # a stretched roll leaves its curve
+    assert high_quality_share(real, "25gaussians") == mode_statistics(real, "25gaussians")["high_quality"]
+    with pytest.raises(ValueError, match="NaN"):
+        high_quality_share(torch.full((3, 2), float("nan")), "swissroll")

@@ -83,6 +83,13 @@ class Profile:
     """Generator iterations of the runs that show what goes wrong (batch norm with the penalty, bad c)."""
     classifier_epochs: int
     """Epochs of the digit classifier whose features the metrics use."""
+    # Chapter "Discriminator optimal transport"
+    dot_toy_iterations: int
+    """Generator iterations of the 2-D WGAN-GP runs whose samples DOT moves (Gulrajani et al. train 100,000)."""
+    dot_seeds: int
+    """Independent draws of samples (seeds 0, 1, …) over which every before/after figure is averaged."""
+    dot_steps: tuple[int, ...]
+    """Numbers of latent-space DOT steps measured on MNIST: the frames of the steps slider."""
 
 
 PROFILES: dict[str, Profile] = {
@@ -111,6 +118,9 @@ PROFILES: dict[str, Profile] = {
         mnist_metric_every=25,
         mnist_failure_iterations=50,
         classifier_epochs=4,
+        dot_toy_iterations=1000,
+        dot_seeds=3,
+        dot_steps=(0, 5, 10, 20, 50),
     ),
     "cpu": Profile(
         name="cpu",
@@ -137,6 +147,9 @@ PROFILES: dict[str, Profile] = {
         mnist_metric_every=50,
         mnist_failure_iterations=100,
         classifier_epochs=10,
+        dot_toy_iterations=3000,
+        dot_seeds=5,
+        dot_steps=(0, 5, 10, 20, 50, 100),
     ),
     "gpu": Profile(
         name="gpu",
@@ -163,6 +176,9 @@ PROFILES: dict[str, Profile] = {
         mnist_metric_every=500,
         mnist_failure_iterations=2000,
         classifier_epochs=3,
+        dot_toy_iterations=20000,
+        dot_seeds=10,
+        dot_steps=(0, 5, 10, 20, 50, 100),
     ),
 }
 

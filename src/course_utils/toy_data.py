@@ -23,12 +23,13 @@ import math
 
 import torch
 
-__all__ = ["TOY_DATASETS", "mode_centers", "mode_statistics", "mode_std", "sample_toy"]
+__all__ = ["TOY_DATASETS", "high_quality_share", "mode_centers", "mode_statistics", "mode_std", "sample_toy"]
 
 TOY_DATASETS = ("8gaussians", "25gaussians", "swissroll")
 
 _SCALE = {"8gaussians": 1.414, "25gaussians": 2.828}
 _STD = {"8gaussians": 0.02, "25gaussians": 0.05}
+_ROLL_SCALE, _ROLL_NOISE = 7.5, 0.25
 
 
 def _check_name(name: str) -> str:
@@ -73,7 +74,7 @@ def sample_toy(name: str, n: int, generator: torch.Generator | None = None,
     if key == "swissroll":
         t = 1.5 * math.pi * (1 + 2 * torch.rand(n, generator=generator, device=device))
         roll = torch.stack([t * torch.cos(t), t * torch.sin(t)], dim=1)
-        return (roll + 0.25 * noise) / 7.5
+        return (roll + _ROLL_NOISE * noise) / _ROLL_SCALE
     centers = mode_centers(key).to(device)
     pick = torch.randint(len(centers), (n,), generator=generator, device=device)
     return centers[pick] + mode_std(key) * noise
@@ -104,3 +105,27 @@ def mode_statistics(samples: torch.Tensor, name: str, radius: float = 3.0, min_s
     counts = torch.bincount(nearest[good], minlength=len(centers))
     covered = int((counts >= min_share * len(samples) / len(centers)).sum())
     return {"modes": covered, "of": len(centers), "high_quality": good.float().mean().item()}
+
+
+@torch.no_grad()
+def high_quality_share(samples: torch.Tensor, name: str, radius: float = 3.0) -> float:
+    """Share of samples within ``radius`` noise standard deviations of the noise-free data.
+
+    For a mixture, the distance to the nearest mode centre (as in
+    :func:`mode_statistics`); for the Swiss roll, the distance to its noise-free curve
+    t (cos t, sin t) / 7.5, t ∈ [1.5π, 4.5π], with σ = 0.25 / 7.5 (the curve is
+    sampled at 20,000 points, 0.005 apart at most: far below σ = 0.033).
+    """
+    key = _check_name(name)
+    if key != "swissroll":
+        return mode_statistics(samples, key, radius=radius)["high_quality"]
+    if samples.ndim != 2 or samples.shape[1] != 2 or len(samples) == 0:
+        raise ValueError(f"samples must have shape (n, 2) with n > 0, got {tuple(samples.shape)}")
+    if not torch.isfinite(samples).all():
+        raise ValueError("samples contain NaN or infinite values")
+    if not radius > 0:
+        raise ValueError(f"radius must be positive, got {radius!r}")
+    t = torch.linspace(1.5 * math.pi, 4.5 * math.pi, 20_000, device=samples.device)
+    curve = torch.stack([t * torch.cos(t), t * torch.sin(t)], dim=1) / _ROLL_SCALE
+    distance = torch.cat([torch.cdist(chunk.float(), curve).min(dim=1).values for chunk in samples.split(1024)])
+    return (distance <= radius * _ROLL_NOISE / _ROLL_SCALE).float().mean().item()
