@@ -48,6 +48,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_training_loop.py
 	$(BIN)/python benchmarks/bench_mnist_loop.py
 	$(BIN)/python benchmarks/bench_time_to_digits.py
+	$(BIN)/python benchmarks/bench_dot.py
 
 clean:
 	rm -rf _build
