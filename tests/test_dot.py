@@ -84,6 +84,25 @@ def test_chunks_give_the_same_result_as_one_batch():
     torch.testing.assert_close(whole, chunked)
 
 
+def test_a_run_continued_from_its_result_with_the_original_anchor_equals_one_longer_run():
+    torch.manual_seed(0)
+    generator = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 2))
+    critic = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 1))
+    z = torch.randn(40, 8)
+    whole = latent_space_dot(generator, critic, z, k_eff=0.5, steps=12, lr=0.05)
+    half = latent_space_dot(generator, critic, z, k_eff=0.5, steps=5, lr=0.05)
+    continued = latent_space_dot(generator, critic, half, k_eff=0.5, steps=7, lr=0.05, anchor=z)
+    torch.testing.assert_close(continued, whole)
+    # without the anchor the second run measures distances from where the first one stopped: another objective
+    restarted = latent_space_dot(generator, critic, half, k_eff=0.5, steps=7, lr=0.05)
+    assert not torch.allclose(restarted, whole, atol=1e-4)
+    y = torch.randn(30, 2)
+    whole = target_space_dot(critic, y, k_eff=0.5, steps=12, optimizer="sgd", lr=0.05)
+    half = target_space_dot(critic, y, k_eff=0.5, steps=5, optimizer="sgd", lr=0.05)
+    torch.testing.assert_close(target_space_dot(critic, half, k_eff=0.5, steps=7, optimizer="sgd", lr=0.05, anchor=y),
+                               whole)
+
+
 def test_the_critic_is_left_as_it_was():
     critic = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 1)).train()
     before = [p.detach().clone() for p in critic.parameters()]
@@ -155,6 +174,10 @@ def test_bad_shapes_are_refused():
         latent_space_dot(nn.Identity(), critic, torch.randn(4, 2), k_eff=1.0, prior="laplace")
     with pytest.raises(TypeError, match="floating-point"):
         target_space_dot(critic, torch.ones(4, 2, dtype=torch.long), k_eff=1.0)
+    with pytest.raises(ValueError, match="anchor must match"):
+        target_space_dot(critic, torch.randn(4, 2), k_eff=1.0, anchor=torch.randn(3, 2))
+    with pytest.raises(ValueError, match="anchor must match"):
+        latent_space_dot(nn.Identity(), critic, torch.randn(4, 2), k_eff=1.0, anchor=torch.randn(4, 2).double())
 
 
 def test_the_authors_k_eff_is_a_smaller_lower_bound_than_all_pairs():

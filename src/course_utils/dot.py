@@ -104,7 +104,7 @@ def sampled_k_eff(f, x: torch.Tensor, pairs: int = 100, repeats: int = 10,
 
 def target_space_dot(critic: nn.Module, y: torch.Tensor, k_eff: float, *, steps: int = 100, lr: float = 0.01,
                      optimizer: str = "adam", delta: float = 1e-3, batch_size: int = 1000,
-                     progress: bool = False) -> torch.Tensor:
+                     anchor: torch.Tensor | None = None, progress: bool = False) -> torch.Tensor:
     """Target-space DOT (Tanaka 2019, Algorithm 1): each sample y moved to argmin_x ‖x − y + δ‖ − D(x)/K_eff.
 
     Starts from x = y and takes ``steps`` steps of ``optimizer`` (``"adam"``:
@@ -113,57 +113,66 @@ def target_space_dot(critic: nn.Module, y: torch.Tensor, k_eff: float, *, steps:
     ``batch_size`` gives the same result as one batch. The critic is used in eval
     mode and its parameters are not changed. Returns the transported samples,
     detached, with the shape of ``y``.
+
+    ``anchor`` is the y of the objective when it is not the starting point: pass
+    the original samples to continue an earlier run from its result (with SGD,
+    k steps and then m more give exactly k + m steps; Adam restarts its moments).
     """
     _check_models(critic)
     y = _check_points(y, "y")
+    anchor = _check_anchor(anchor, y)
     _check_settings(k_eff, steps, lr, optimizer, delta, batch_size)
-    chunks = y.split(batch_size)
+    chunks = list(zip(y.split(batch_size), anchor.split(batch_size)))
     bar = tqdm(total=len(chunks) * steps, desc="target-space DOT", disable=not progress, mininterval=0.5)
     with _eval_mode(critic):
-        moved = [_descend(lambda x, start: dot_objective(x, start, critic(x), k_eff, delta), chunk, steps, lr,
-                          optimizer, bar) for chunk in chunks]
+        moved = [_descend(lambda x, anchor: dot_objective(x, anchor, critic(x), k_eff, delta), chunk, fixed, steps,
+                          lr, optimizer, bar) for chunk, fixed in chunks]
     bar.close()
     return torch.cat(moved)
 
 
 def latent_space_dot(generator: nn.Module, critic: nn.Module, z: torch.Tensor, k_eff: float, *,
                      prior: str = "gaussian", steps: int = 10, lr: float = 0.01, optimizer: str = "sgd",
-                     delta: float = 1e-3, batch_size: int = 1000, progress: bool = False) -> torch.Tensor:
+                     delta: float = 1e-3, batch_size: int = 1000, anchor: torch.Tensor | None = None,
+                     progress: bool = False) -> torch.Tensor:
     """Latent-space DOT (Tanaka 2019, Algorithm 2): each code z_y moved to argmin_z ‖z − z_y + δ‖ − D(G(z))/k_eff.
 
     ``prior`` says where the generator's codes live: ``"gaussian"`` (N(0, I); the
     gradient's radial part is removed before each step, see
     :func:`project_to_sphere_tangent`) or ``"uniform"`` (on [−1, 1]^d; z is clipped
     to the box after each step). ``z`` has shape (n, latent_dim). Returns the moved
-    codes, detached: the improved samples are ``generator(result)``.
+    codes, detached: the improved samples are ``generator(result)``. ``anchor``
+    continues an earlier run, as in :func:`target_space_dot`: pass the original codes
+    z_y and start from the earlier result.
     """
     _check_models(generator, critic)
     z = _check_points(z, "z", ndim=2)
+    anchor = _check_anchor(anchor, z)
     if prior not in PRIORS:
         raise ValueError(f"unknown prior {prior!r}: choose one of {PRIORS}")
     if prior == "uniform" and z.abs().max() > 1:
         raise ValueError("codes of a uniform prior must lie in [-1, 1]^d; some of z lie outside")
     _check_settings(k_eff, steps, lr, optimizer, delta, batch_size)
-    chunks = z.split(batch_size)
+    chunks = list(zip(z.split(batch_size), anchor.split(batch_size)))
     bar = tqdm(total=len(chunks) * steps, desc="latent-space DOT", disable=not progress, mininterval=0.5)
     tangent = prior == "gaussian"
     with _eval_mode(generator, critic):
-        moved = [_descend(lambda codes, start: dot_objective(codes, start, critic(generator(codes)), k_eff, delta),
-                          chunk, steps, lr, optimizer, bar, project=tangent, box=None if tangent else 1.0)
-                 for chunk in chunks]
+        moved = [_descend(lambda codes, anchor: dot_objective(codes, anchor, critic(generator(codes)), k_eff, delta),
+                          chunk, fixed, steps, lr, optimizer, bar, project=tangent, box=None if tangent else 1.0)
+                 for chunk, fixed in chunks]
     bar.close()
     return torch.cat(moved)
 
 
-def _descend(objective, start, steps, lr, optimizer, bar, project=False, box=None):
-    """Minimise ``objective(x, start).sum()`` over x from x = start: the DOT loop of both algorithms."""
+def _descend(objective, start, anchor, steps, lr, optimizer, bar, project=False, box=None):
+    """Minimise ``objective(x, anchor).sum()`` over x from x = start: the DOT loop of both algorithms."""
     x = start.detach().clone().requires_grad_(True)
     make = {"sgd": lambda: torch.optim.SGD([x], lr=lr),
             "adam": lambda: torch.optim.Adam([x], lr=lr, betas=(0.0, 0.9))}[optimizer]
     opt = make()
     for step in range(steps):
         with torch.enable_grad():
-            values = objective(x, start)
+            values = objective(x, anchor)
             grad, = torch.autograd.grad(values.sum(), x)
         if not torch.isfinite(grad).all():
             raise FloatingPointError(f"DOT step {step + 1}: the objective's gradient is not finite "
@@ -212,6 +221,17 @@ def _check_points(x, name, ndim=None):
     if not torch.isfinite(x).all():
         raise ValueError(f"{name} contains NaN or infinite values")
     return x
+
+
+def _check_anchor(anchor, x):
+    """The objective's anchor: ``x`` itself for a fresh run, else a tensor of x's shape, dtype and device."""
+    if anchor is None:
+        return x
+    anchor = _check_points(anchor, "anchor")
+    if anchor.shape != x.shape or anchor.dtype != x.dtype or anchor.device != x.device:
+        raise ValueError(f"anchor must match the starting points: shape {tuple(x.shape)}, {x.dtype} on {x.device}; "
+                         f"got shape {tuple(anchor.shape)}, {anchor.dtype} on {anchor.device}")
+    return anchor
 
 
 def _check_settings(k_eff, steps, lr, optimizer, delta, batch_size):
