@@ -17,6 +17,7 @@ One module per idea; chapters import what they need:
 * :mod:`course_utils.mnist_data`     MNIST as tensors in [−1, 1]: the embedded 5,000 digits or the full 70,000
 * :mod:`course_utils.conv_models`    DCGAN-style convolutional generator and critic for 28×28 images
 * :mod:`course_utils.image_metrics`  our digit classifier's features: Fréchet distance, precision/recall, coverage
+* :mod:`course_utils.dot`            Discriminator Optimal Transport: target- and latent-space DOT, K_eff
 * :mod:`course_utils.train`          the MNIST variants, and ``python -m course_utils.train`` to pre-train them
 """
 
