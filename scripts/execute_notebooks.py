@@ -19,7 +19,8 @@ from pathlib import Path
 # kernels on Intel and AMD processors, and PyTorch and oneDNN use AVX-512 wherever the
 # processor has it, so outputs saved on one machine did not reproduce on another. Pinned
 # to AVX2 (MKL's conditional numerical reproducibility mode) with a fixed thread count,
-# every x86-64 processor with AVX2 runs the same kernels.
+# any x86-64 processor with AVX2 should run the same kernels (checked on one machine:
+# MKL_CBWR alone changes a trained classifier's weights there; repeated runs are identical).
 REFERENCE_CPU = {
     "MKL_CBWR": "AVX2",
     "ATEN_CPU_CAPABILITY": "avx2",
