@@ -8,11 +8,20 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 VENDOR := _assets/vendor
 
-.PHONY: book test setup notebooks check-site check-live bench clean
+.PHONY: book book-saved test setup notebooks check-site check-live bench clean
 
 book: setup $(VENDOR)/.installed
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 	@echo "The book is in _build/html/index.html"
+
+# The book with the chapters' saved outputs (the ci profile's) rendered, not executed again:
+# what CI builds, since `make test` then executes every chapter and checks it reproduces them.
+# The cache is emptied afterwards, so that a later `make book` executes the chapters itself.
+book-saved: setup $(VENDOR)/.installed
+	rm -rf _build/.jupyter_cache
+	$(BIN)/python scripts/cache_saved_outputs.py _build/.jupyter_cache book/*.ipynb
+	$(BIN)/jupyter-book build . --warningiserror --keep-going
+	rm -rf _build/.jupyter_cache
 
 test: setup
 	$(BIN)/python -m pytest
