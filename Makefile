@@ -16,12 +16,13 @@ book: setup $(VENDOR)/.installed
 
 # The book with the chapters' saved outputs (the ci profile's) rendered, not executed again:
 # what CI builds, since `make test` then executes every chapter and checks it reproduces them.
-# The cache is emptied afterwards, so that a later `make book` executes the chapters itself.
+# The execution cache and Sphinx's parsed pages are removed before and after, even when the
+# build fails, so that a later `make book` reads and executes every chapter itself.
 book-saved: setup $(VENDOR)/.installed
-	rm -rf _build/.jupyter_cache
+	rm -rf _build/.jupyter_cache _build/.doctrees
 	$(BIN)/python scripts/cache_saved_outputs.py _build/.jupyter_cache book/*.ipynb
-	$(BIN)/jupyter-book build . --warningiserror --keep-going
-	rm -rf _build/.jupyter_cache
+	$(BIN)/jupyter-book build . --warningiserror --keep-going; status=$$?; \
+	  rm -rf _build/.jupyter_cache _build/.doctrees; exit $$status
 
 test: setup
 	$(BIN)/python -m pytest
