@@ -1,10 +1,13 @@
 """Open the built book in a real headless browser, with no network, and check what a reader sees.
 
 For every page of the book: it loads, with no failed local request and no JavaScript
-error, and MathJax has typeset the math (no raw TeX left in the text). On every
-chapter, each precomputed slider (a matplotlib JavaScript animation) shows a
-different frame after its slider is moved. Requests to any other host are blocked and
-reported: the book must not need them.
+error; MathJax has typeset every formula without an error (no "Math input error"
+box) and left no raw TeX in the prose (no `$`, `\\(`, `$$` or TeX command a reader
+would see); every image has loaded; no capitalised word is doubled ("Theorem Theorem
+1", which a cross-reference with its own prefix gives). On every chapter, each
+precomputed slider (a matplotlib JavaScript animation) shows a different frame after
+its slider is moved. Requests to any other host are blocked and reported: the book
+must not need them.
 
     python scripts/check_site.py _build/html [--screenshots DIR]
 
@@ -24,7 +27,10 @@ from playwright.sync_api import sync_playwright
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-RAW_TEX = re.compile(r"\\\(|\\\[|\$\$|\\begin\{")
+# What TeX looks like when MathJax did not typeset it: a dollar sign (a `$` whose partner was
+# lost to a Markdown rule), \( or \[ delimiters, or a TeX command such as \mathrm or \frac.
+RAW_TEX = re.compile(r"\$|\\\(|\\\[|\\[A-Za-z]+")
+DOUBLED_WORD = re.compile(r"\b([A-Z][a-z]+)[ \u00a0]\1\b")
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -51,15 +57,46 @@ def visible_prose(page) -> str:
 
 
 def check_math(page, name: str, problems: list[str]) -> int:
-    """Wait for MathJax (on pages that load it), then look for TeX it left untypeset."""
+    """Wait for MathJax (on pages that load it), then look for formulas it could not typeset
+    and for TeX it never saw."""
     if page.evaluate("() => !!document.querySelector('script[src*=mathjax]')"):
         page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
         page.evaluate("() => MathJax.startup.promise")
     typeset = page.locator("mjx-container").count()
-    raw = RAW_TEX.findall(visible_prose(page))
+    # MathJax 3 draws a formula it cannot parse as a red box (an <mjx-merror> element); its
+    # list of typeset formulas still holds the TeX source of each.
+    errors = page.evaluate("""() => {
+        const failed = [];
+        for (const item of (window.MathJax && MathJax.startup.document ? MathJax.startup.document.math : [])) {
+            const found = {error: false};
+            if (item.root) item.root.walkTree((node, data) => { if (node.isKind('merror')) data.error = true; }, found);
+            if (found.error) failed.push(item.math);
+        }
+        return {tex: failed, boxes: document.querySelectorAll('mjx-merror').length};
+    }""")
+    for tex in errors["tex"]:
+        problems.append(f"{name}: MathJax could not typeset {tex!r} (a 'Math input error' box)")
+    if errors["boxes"] and not errors["tex"]:
+        problems.append(f"{name}: {errors['boxes']} 'Math input error' box(es)")
+    prose = visible_prose(page)
+    raw = [m.group(0) for m in RAW_TEX.finditer(prose)]
     if raw:
-        problems.append(f"{name}: raw TeX left in the page ({len(raw)} delimiters, e.g. {raw[0]!r})")
+        where = RAW_TEX.search(prose).start()
+        context = " ".join(prose[max(0, where - 50): where + 50].split())
+        problems.append(f"{name}: raw TeX in the prose ({len(raw)} pieces: {sorted(set(raw))[:5]}), "
+                        f"first near '{context}'")
+    for match in DOUBLED_WORD.finditer(prose):
+        problems.append(f"{name}: doubled word {match.group(0)!r}")
     return typeset
+
+
+def check_images(page, name: str, problems: list[str]) -> None:
+    """Every <img> of the page has loaded (a missing file or a broken data URI leaves it empty)."""
+    page.wait_for_function("() => [...document.images].every(img => img.complete)")
+    broken = page.evaluate("""() => [...document.images].filter(img => img.naturalWidth === 0)
+        .map(img => img.getAttribute('src').slice(0, 80))""")
+    for src in broken:
+        problems.append(f"{name}: image did not load ({src!r})")
 
 
 def check_sliders(page, name: str, shots: Path | None, problems: list[str]) -> int:
@@ -129,6 +166,7 @@ def main() -> int:
             page.goto(f"{base}/{path}", wait_until="load")
             title = page.title()
             line = f"{path}: '{title}', {check_math(page, name, problems)} formulas typeset"
+            check_images(page, name, problems)
             if path in chapters:
                 line += f", {check_sliders(page, name, args.screenshots, problems)} slider(s) moved"
             if args.screenshots:
