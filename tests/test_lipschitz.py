@@ -38,6 +38,25 @@ def test_penalty_uses_per_sample_norms_over_all_non_batch_dimensions():
                         rel_tol=1e-5)
 
 
+def test_penalty_interpolates_each_pair_with_its_own_uniform_coefficient():
+    # f(x) = ½‖x‖² has ∇f(x̂) = x̂, so the penalty depends on where each x̂ lies: with
+    # x̂ = ε x + (1 − ε) x̃, ε ~ U[0, 1] drawn per sample, its expectation is the mean over the
+    # pairs of ∫₀¹ (‖ε x + (1 − ε) x̃‖ − 1)² dε, computed here by quadrature. One ε shared by the
+    # whole batch, ε fixed, or x̂ = x or x̃ would each miss it on some of the draws.
+    critic = lambda x: 0.5 * x.pow(2).sum(dim=1)
+    stream = torch.Generator().manual_seed(0)
+    real = torch.randn(20_000, 2, generator=stream, dtype=torch.float64)
+    fake = torch.randn(20_000, 2, generator=stream, dtype=torch.float64) + 2
+    eps = torch.linspace(0, 1, 2001, dtype=torch.float64)[:, None, None]
+    terms = ((eps * real + (1 - eps) * fake).norm(dim=2) - 1) ** 2     # (ε grid, pairs)
+    expected = torch.trapezoid(terms, dx=1 / 2000, dim=0).mean().item()
+    standard_error = (terms.var() / len(real)).sqrt().item()           # of a mean over the pairs
+    values = [gradient_penalty(critic, real, fake, lam=1, generator=torch.Generator().manual_seed(seed)).item()
+              for seed in range(5)]
+    assert all(abs(v - expected) < 4 * standard_error for v in values), (values, expected, standard_error)
+    assert len(set(values)) == 5                               # and ε is random: each draw differs
+
+
 def test_penalty_is_differentiable_and_finite_where_the_gradient_vanishes():
     critic = critic_mlp(width=8)
     with torch.no_grad():
