@@ -2,8 +2,8 @@
 
 The chapters run under nbval in kernels started by pytest, which inherit this
 environment: the one their saved outputs were produced in by
-scripts/execute_notebooks.py (the `ci` profile, on the CPU, with pinned CPU code paths).
-The unit tests run in it too.
+scripts/execute_notebooks.py (the `ci` profile, on the CPU). The unit tests run in it
+too, and import scripts/saved_outputs.py (the stamp of the saved outputs) from here.
 """
 
 import sys
@@ -12,7 +12,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent / "scripts"))
 from execute_notebooks import use_fresh_classifier_cache, use_reference_environment  # noqa: E402
 
-use_reference_environment()   # before anything imports torch: the CPU code paths are read once
+use_reference_environment()   # before any kernel starts: they inherit it
 
 import pytest  # noqa: E402
 

@@ -1,39 +1,38 @@
-"""Execute chapters with the `ci` profile on the CPU and save their outputs in place.
+"""Execute chapters with the `ci` profile on the CPU, save their outputs in place, and stamp them.
 
-The saved outputs are what nbval compares against in `make test`, so regenerate
-them (`make notebooks`) whenever a chapter's code or printed output changes.
-`conftest.py` runs nbval's kernels in the same environment (`use_reference_environment`).
+The saved outputs are the published book and what nbval compares against in `make test`,
+so regenerate them (`make notebooks`) whenever a chapter's code or the package code it
+calls changes; `tests/test_saved_outputs.py` fails until you do (see saved_outputs.py for
+the stamp). `conftest.py` runs nbval's kernels in the same environment
+(`use_reference_environment`).
 
     python scripts/execute_notebooks.py book/four_distances.ipynb [...]
+    python scripts/execute_notebooks.py --stale book/*.ipynb     # only those whose stamp is off
 """
 
 import argparse
+import json
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-# The CPU code paths the saved outputs are computed with. A trained network's printed
-# numbers depend on them down to the last digit: by default Intel's MKL takes different
-# kernels on Intel and AMD processors, and PyTorch and oneDNN use AVX-512 wherever the
-# processor has it, so outputs saved on one machine did not reproduce on another. Pinned
-# to AVX2 (MKL's conditional numerical reproducibility mode) with a fixed thread count,
-# any x86-64 processor with AVX2 should run the same kernels (checked on one machine:
-# MKL_CBWR alone changes a trained classifier's weights there; repeated runs are identical).
-REFERENCE_CPU = {
-    "MKL_CBWR": "AVX2",
-    "ATEN_CPU_CAPABILITY": "avx2",
-    "ONEDNN_MAX_CPU_ISA": "AVX2",
-    "OMP_NUM_THREADS": "2",
-}
+import nbformat
+
+from saved_outputs import KEY, MODULES_PROBE, make_stamp, stale_reasons
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def use_reference_environment() -> None:
-    """Set the environment saved outputs are computed in; kernels started afterwards inherit it."""
+    """Set the environment saved outputs are computed in; kernels started afterwards inherit it.
+
+    No CPU code path is pinned: the outputs nbval compares are those that do not depend on
+    the processor (see CONTRIBUTING.md), and the rest may differ in their last digits.
+    """
     os.environ["COURSE_PROFILE"] = "ci"   # the saved outputs are those of the ci profile ...
-    os.environ["COURSE_DEVICE"] = "cpu"   # ... on the CPU, where they are deterministic
-    os.environ.update(REFERENCE_CPU)
+    os.environ["COURSE_DEVICE"] = "cpu"   # ... on the CPU
     os.environ.pop("MPLBACKEND", None)   # a backend set outside (Agg) would drop every figure
     os.environ.pop("COURSE_CHECKPOINTS", None)   # train, never load pre-trained runs
     use_fresh_classifier_cache()
@@ -46,26 +45,42 @@ def use_fresh_classifier_cache() -> None:
 
 
 def execute(path: Path, timeout: int) -> float:
-    import nbformat
+    """Run every cell of ``path``, then save it with its outputs and their stamp."""
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
+    nb.metadata.pop(KEY, None)
+    nb.cells.append(nbformat.v4.new_code_cell(MODULES_PROBE))   # run last, removed before saving
     use_fresh_classifier_cache()
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as workdir:  # files a chapter writes never land in book/
-        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                        resources={"metadata": {"path": workdir}}).execute()
+    elapsed = time.perf_counter() - start
+    probe = nb.cells.pop()
+    modules = json.loads(probe.outputs[0]["text"])
     nbformat.write(nb, path)
-    return time.perf_counter() - start
+    saved = nbformat.read(path, as_version=4)   # the stamp describes the file as written
+    saved.metadata[KEY] = make_stamp(saved, modules, ROOT)
+    nbformat.write(saved, path)
+    return elapsed
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    parser.add_argument("--stale", action="store_true",
+                        help="execute only the chapters whose saved outputs are stale")
     args = parser.parse_args()
     use_reference_environment()
     for path in args.notebooks:
+        if args.stale:
+            reasons = stale_reasons(nbformat.read(path, as_version=4), ROOT)
+            if not reasons:
+                print(f"{path}: up to date", flush=True)
+                continue
+            print(f"{path}: stale ({'; '.join(reasons)})", flush=True)
         print(f"{path}: {execute(path, args.timeout):.1f} s", flush=True)
     return 0
 
