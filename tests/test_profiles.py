@@ -28,13 +28,15 @@ def test_unknown_profile_lists_the_valid_ones(monkeypatch):
 def test_profiles_grow_from_ci_to_gpu():
     ci, cpu, gpu = (profiles.PROFILES[k] for k in ("ci", "cpu", "gpu"))
     for field in ("toy_samples", "slider_frames", "bias_repeats", "critic_width", "critic_batch",
-                  "critic_steps", "deep_critic_steps", "toy_iterations", "toy_width", "toy_batch", "toy_frames"):
+                  "critic_steps", "deep_critic_steps", "toy_iterations", "toy_width", "toy_batch", "toy_frames",
+                  "collapse_iterations", "collapse_runs"):
         assert getattr(ci, field) <= getattr(cpu, field) <= getattr(gpu, field), field
     for p in (ci, cpu, gpu):
         assert list(p.clip_values) == sorted(set(p.clip_values)) and p.clip_values[0] > 0
         assert {0.001, 0.01, 0.1} <= set(p.clip_values)  # Gulrajani et al.'s c values are frames
         assert list(p.ot_timing_sizes) == sorted(p.ot_timing_sizes)
         assert p.toy_frames >= 3 and p.toy_iterations % (p.toy_frames - 1) == 0   # snapshots on whole iterations
+        assert p.collapse_iterations % 10 == 0     # the mode-collapse run is measured every tenth
     assert gpu.toy_lr_scale == 1.0                      # the gpu profile keeps the papers' learning rates
     for field in ("mnist_iterations", "mnist_width", "mnist_latent_dim", "mnist_failure_iterations"):
         assert getattr(ci, field) <= getattr(cpu, field) <= getattr(gpu, field), field

