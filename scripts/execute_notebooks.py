@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 
-from saved_outputs import KEY, MODULES_PROBE, make_stamp, stale_reasons
+from saved_outputs import KEY, MODULES_PROBE, PACKAGE_ROOT, make_stamp, stale_reasons
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,6 +51,7 @@ def execute(path: Path, timeout: int) -> float:
     nb = nbformat.read(path, as_version=4)
     nb.metadata.pop(KEY, None)
     nb.cells.append(nbformat.v4.new_code_cell(MODULES_PROBE))   # run last, removed before saving
+    package = {file: file.read_bytes() for file in (ROOT / PACKAGE_ROOT).rglob("*.py")}
     use_fresh_classifier_cache()
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as workdir:  # files a chapter writes never land in book/
@@ -59,6 +60,10 @@ def execute(path: Path, timeout: int) -> float:
     elapsed = time.perf_counter() - start
     probe = nb.cells.pop()
     modules = json.loads(probe.outputs[0]["text"])
+    edited = [str(file.relative_to(ROOT)) for file, text in package.items()
+              if not file.is_file() or file.read_bytes() != text]
+    if edited:   # the stamp would describe code other than the code that ran
+        raise RuntimeError(f"{', '.join(edited)} changed while {path} ran: its outputs were not saved")
     nbformat.write(nb, path)
     saved = nbformat.read(path, as_version=4)   # the stamp describes the file as written
     saved.metadata[KEY] = make_stamp(saved, modules, ROOT)
