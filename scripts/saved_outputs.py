@@ -39,9 +39,10 @@ MODULES_PROBE = (
 
 
 def _canonical(node):
+    """A syntax tree as nested lists: node names and their non-empty fields (which vary by version)."""
     if isinstance(node, ast.AST):
-        fields = ((name, _canonical(getattr(node, name, None))) for name in node._fields)
-        return [type(node).__name__, *([name, value] for name, value in fields if value not in (None, []))]
+        fields = ((name, getattr(node, name, None)) for name in node._fields)
+        return [type(node).__name__, *([name, _canonical(value)] for name, value in fields if value not in (None, []))]
     if isinstance(node, list):
         return [_canonical(item) for item in node]
     return repr(node)
