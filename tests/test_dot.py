@@ -184,7 +184,7 @@ def test_the_authors_k_eff_is_a_smaller_lower_bound_than_all_pairs():
     torch.manual_seed(0)
     critic = nn.Sequential(nn.Linear(2, 32), nn.Tanh(), nn.Linear(32, 1))
     x = torch.randn(300, 2)
-    sampled = sampled_k_eff(critic, x, pairs=100, repeats=10, generator=torch.Generator().manual_seed(0))
+    sampled = sampled_k_eff(critic, x, pairs=100, repeats=10, rng=torch.Generator().manual_seed(0))
     assert 0 < sampled <= estimate_lipschitz(critic, x) + 1e-6
     assert sampled_k_eff(linear_critic([3.0, -4.0]), x) <= 5.0 + 1e-5
     with pytest.raises(ValueError, match="pairs"):

@@ -98,7 +98,7 @@ def test_real_digits_score_near_the_floor_and_a_collapsed_generator_does_not(dig
     assert noise["precision"] < 0.05
 
 
-def test_callbacks_share_one_generation_and_return_samples(digits):
+def test_an_evaluation_generates_once_and_returns_the_metrics_and_samples(digits):
     data, classifier = digits
     metrics = DigitMetrics(classifier, data.test_images[:200])
     calls = []
@@ -112,11 +112,9 @@ def test_callbacks_share_one_generation_and_return_samples(digits):
             calls.append(len(z))
             return (data.test_images[: len(z)] * self.scale).clamp(-1, 1)
 
-    generator, callbacks = Repeat(), metrics.callbacks(latent_dim=3)
-    values = {name: f(generator, None) for name, f in callbacks.items()}
+    generator, evaluate = Repeat(), metrics.evaluation(latent_dim=3)
+    values = evaluate(generator, None)
     assert calls == [200]                              # one generation for all the metrics
+    assert set(values) == {*DigitMetrics.NAMES, "samples"}
     assert values["samples"].dtype == torch.uint8 and values["samples"].shape == (64, 28, 28)
-    with torch.no_grad():
-        generator.scale.mul_(0.5)                      # an update: the next evaluation generates again
-    callbacks["precision"](generator, None)
-    assert calls == [200, 200]
+    assert values["frechet"] == metrics.metrics(data.test_images[:200])["frechet"]

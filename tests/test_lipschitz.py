@@ -51,7 +51,7 @@ def test_penalty_interpolates_each_pair_with_its_own_uniform_coefficient():
     terms = ((eps * real + (1 - eps) * fake).norm(dim=2) - 1) ** 2     # (ε grid, pairs)
     expected = torch.trapezoid(terms, dx=1 / 2000, dim=0).mean().item()
     standard_error = (terms.var() / len(real)).sqrt().item()           # of a mean over the pairs
-    values = [gradient_penalty(critic, real, fake, lam=1, generator=torch.Generator().manual_seed(seed)).item()
+    values = [gradient_penalty(critic, real, fake, lam=1, rng=torch.Generator().manual_seed(seed)).item()
               for seed in range(5)]
     assert all(abs(v - expected) < 4 * standard_error for v in values), (values, expected, standard_error)
     assert len(set(values)) == 5                               # and ε is random: each draw differs
@@ -104,7 +104,7 @@ def test_estimators_on_a_linear_map_never_exceed_and_nearly_reach_its_norm():
     assert math.isclose(max_gradient_norm(f, points), 5.0, rel_tol=1e-6)
     k_xy = estimate_lipschitz(f, points[:100], points[100:])
     assert 0.95 * 5 < k_xy <= 5 * (1 + 1e-5)
-    k_sampled = estimate_lipschitz(f, points, max_pairs=5000, generator=torch.Generator().manual_seed(0))
+    k_sampled = estimate_lipschitz(f, points, max_pairs=5000, rng=torch.Generator().manual_seed(0))
     assert 0.9 * 5 < k_sampled <= 5 * (1 + 1e-5)
 
 

@@ -7,10 +7,11 @@ import torch
 from torch import nn
 
 from course_utils.gan_losses import MINIMAX, NON_SATURATING, WASSERSTEIN
-from course_utils.lipschitz import GradientPenalty, SpectralNormalization, WeightClipping
+from course_utils.lipschitz import GradientPenalty, LipschitzConstraint, SpectralNormalization, WeightClipping
 from course_utils.models import critic_mlp, generator_mlp
 from course_utils.training import (
-    HISTORY_KEYS, critic_iterations, load_checkpoint, save_checkpoint, train_gan,
+    HISTORY_KEYS, TrainingLog, critic_iterations, critic_step, draw_batch, generator_step, latent_codes,
+    load_checkpoint, paper_optimizers, save_checkpoint, train_gan,
 )
 
 VARIANTS = {
@@ -124,10 +125,10 @@ def test_one_critic_pass_over_real_and_fake_equals_two_separate_passes(variant):
 
 def test_resume_after_an_interruption_gives_the_uninterrupted_history(tmp_path):
     def metric(generator, critic):
-        return generator(torch.ones(1, 2)).sum().item()
+        return {"output": generator(torch.ones(1, 2)).sum().item()}
 
     for variant in ("wgan-gp", "wgan"):
-        generator, critic, full = run(variant, 10, metrics={"output": metric}, metric_every=3)
+        generator, critic, full = run(variant, 10, evaluate=metric, evaluate_every=3)
 
         path = tmp_path / f"{variant}.pt"
         calls = {"n": 0}
@@ -139,11 +140,11 @@ def test_resume_after_an_interruption_gives_the_uninterrupted_history(tmp_path):
             return metric(generator, critic)
 
         with pytest.raises(KeyboardInterrupt):
-            run(variant, 10, metrics={"output": interrupting}, metric_every=3, checkpoint=path, checkpoint_every=4)
+            run(variant, 10, evaluate=interrupting, evaluate_every=3, checkpoint=path, checkpoint_every=4)
         assert load_checkpoint(path)["iteration"] == 4
         # A fresh process: differently initialised models, the checkpoint restores everything.
-        resumed_generator, resumed_critic, resumed = run(variant, 10, seed=123, metrics={"output": metric},
-                                                         metric_every=3, checkpoint=path, checkpoint_every=4)
+        resumed_generator, resumed_critic, resumed = run(variant, 10, seed=123, evaluate=metric,
+                                                         evaluate_every=3, checkpoint=path, checkpoint_every=4)
         assert resumed["iteration"] == list(range(1, 11))
         for key in (*HISTORY_KEYS, "critic_steps", "metrics"):
             assert resumed[key] == full[key], (variant, key)
@@ -179,13 +180,13 @@ def test_the_guard_names_the_iteration_and_the_quantity_of_an_injected_nan():
             with torch.no_grad():
                 next(critic.parameters())[0, 0] = float("nan")
         poison.calls += 1
-        return 0.0
+        return {"poison": 0.0}
     poison.calls = 0
     loss, constraint, _ = VARIANTS["wgan-gp"]
     generator, critic = models()
     with pytest.raises(FloatingPointError, match=r"iteration 4: the critic loss is nan"):
         train_gan(generator, critic, two_blobs(), loss=loss, constraint=constraint, iterations=10, latent_dim=2,
-                  batch_size=32, metrics={"poison": poison}, metric_every=3, progress=False)
+                  batch_size=32, evaluate=poison, evaluate_every=3, progress=False)
     # the models are left usable: the critic trainable again, both in eval mode
     assert all(p.requires_grad for p in critic.parameters()) and not critic.training and not generator.training
 
@@ -266,15 +267,15 @@ def test_bad_arguments_get_clear_errors():
         GradientPenalty(-1.0)
 
 
-def test_default_optimisers_are_the_papers():
-    from course_utils.training import default_optimizers
+def test_default_optimisers_are_the_authors():
     generator, critic = models()
-    g, c = default_optimizers(WASSERSTEIN, WeightClipping(), generator, critic)
+    g, c = paper_optimizers(WASSERSTEIN, WeightClipping(), generator, critic)
     assert isinstance(c, torch.optim.RMSprop) and c.defaults["lr"] == 5e-5
-    g, c = default_optimizers(WASSERSTEIN, GradientPenalty(), generator, critic)
+    g, c = paper_optimizers(WASSERSTEIN, GradientPenalty(), generator, critic)
     assert isinstance(g, torch.optim.Adam) and g.defaults["lr"] == 1e-4 and g.defaults["betas"] == (0.5, 0.9)
-    g, c = default_optimizers(NON_SATURATING, None, generator, critic)
-    assert c.defaults["lr"] == 2e-4 and c.defaults["betas"] == (0.5, 0.999)
+    g, c = paper_optimizers(NON_SATURATING, None, generator, critic, lr_scale=2.0)
+    assert c.defaults["lr"] == 4e-4 and c.defaults["betas"] == (0.5, 0.999)
+    assert {id(p) for p in g.param_groups[0]["params"]} == {id(p) for p in generator.parameters()}
 
 
 def test_the_two_generator_losses_share_a_value_surface_but_not_its_slope():
@@ -290,12 +291,13 @@ def test_the_two_generator_losses_share_a_value_surface_but_not_its_slope():
     assert WASSERSTEIN.critic(real, fake).item() == pytest.approx(fake.mean().item() - real.mean().item())
 
 
-def test_a_metric_may_return_samples_which_the_checkpoint_keeps(tmp_path):
+def test_an_evaluation_may_return_samples_which_the_checkpoint_keeps(tmp_path):
     def samples(generator, critic):   # e.g. the frames of a slider over training
-        return generator(torch.zeros(3, 2))
+        return {"samples": generator(torch.zeros(3, 2)), "mean": generator(torch.zeros(3, 2)).mean()}
 
     path = tmp_path / "samples.pt"
-    generator, _, history = run("wgan-gp", 4, checkpoint=path, metrics={"samples": samples}, metric_every=2)
+    generator, _, history = run("wgan-gp", 4, checkpoint=path, evaluate=samples, evaluate_every=2)
+    assert all(isinstance(m, float) for m in history["metrics"]["mean"])
     kept = history["metrics"]["samples"]
     assert history["metrics"]["iteration"] == [0, 2, 4] and len(kept) == 3
     assert all(isinstance(s, torch.Tensor) and s.shape == (3, 2) and s.device.type == "cpu" for s in kept)
@@ -305,3 +307,80 @@ def test_a_metric_may_return_samples_which_the_checkpoint_keeps(tmp_path):
     saved = load_checkpoint(path)["history"]
     assert all(torch.equal(a, b) for a, b in zip(saved["metrics"]["samples"], kept))
     assert history["device"] == "cpu" and saved["device"] == "cpu"
+
+
+def test_an_evaluation_must_return_a_dict_with_the_same_names():
+    with pytest.raises(TypeError, match="dict"):
+        run("wgan-gp", 2, evaluate=lambda g, c: 1.0)
+    calls = iter([{"a": 1.0}, {"b": 2.0}])
+    with pytest.raises(ValueError, match="same names"):
+        run("wgan-gp", 2, evaluate=lambda g, c: next(calls), evaluate_every=1)
+
+
+def test_train_gan_is_its_steps_in_order():
+    # The algorithm box written out with the public steps, as the chapters do, against train_gan:
+    # same initial weights, same random stream, same results to the last bit.
+    for variant in ("wgan-gp", "gan"):
+        loss, constraint, norm = VARIANTS[variant]
+        constraint = constraint or LipschitzConstraint()
+        generator, critic = models(norm, seed=4)
+        g_opt, c_opt = paper_optimizers(loss, constraint, generator, critic)
+        rng, data = torch.Generator().manual_seed(0), two_blobs()
+        estimates = []
+        for _ in range(6):
+            for _ in range(5):
+                real = draw_batch(data, 32, rng)
+                with torch.no_grad():
+                    fake = generator(latent_codes(32, 2, rng))
+                step = critic_step(critic, c_opt, loss, constraint, real, fake, rng)
+            generator_step(generator, critic, g_opt, loss, latent_codes(32, 2, rng))
+            estimates.append(step.estimate.item())
+        ours, theirs, history = run(variant, 6, seed=4, batch_size=32)
+        assert history["estimate"] == estimates, variant
+        for a, b in zip([*generator.parameters(), *critic.parameters()], [*ours.parameters(), *theirs.parameters()]):
+            assert torch.equal(a, b), variant
+
+
+def test_the_generator_step_leaves_the_critic_unchanged_and_trainable():
+    generator, critic = models()
+    before = [p.clone() for p in critic.parameters()]
+    g_opt, _ = paper_optimizers(WASSERSTEIN, GradientPenalty(), generator, critic)
+    generator_step(generator, critic, g_opt, WASSERSTEIN, torch.randn(8, 2))
+    assert all(torch.equal(a, b) for a, b in zip(before, critic.parameters()))
+    assert all(p.grad is None and p.requires_grad for p in critic.parameters())
+
+
+def test_the_log_copies_in_one_transfer_and_names_the_first_non_finite_value():
+    history = {}
+    log = TrainingLog(history)
+    for i in range(1, 4):
+        log.record(i, loss=torch.tensor(float(i)), steps=5 * i)
+    assert history["iteration"] == [] and log.flush() == {"loss": 3.0, "steps": 15}
+    assert history == {"iteration": [1, 2, 3], "loss": [1.0, 2.0, 3.0], "steps": [5, 10, 15]}
+    assert log.flush() is None
+    log.record(4, loss=torch.tensor(4.0), steps=20)
+    log.record(5, loss=torch.tensor(float("inf")), steps=25)
+    with pytest.raises(FloatingPointError, match="iteration 5: the loss is inf"):
+        log.flush()
+    assert history["iteration"] == [1, 2, 3, 4]   # the good iteration before it is kept, the bad one is not
+
+
+def test_a_checkpoint_loads_on_the_cpu_whatever_the_models_device(tmp_path, monkeypatch):
+    # Random-number states must be CPU byte tensors (torch.set_rng_state, Generator.set_state):
+    # loading a checkpoint onto the models' device breaks resuming on a GPU. Everything is read
+    # on the CPU; load_state_dict puts weights and optimiser state where the models are.
+    path = tmp_path / "run.pt"
+    run("wgan-gp", 2, checkpoint=path)
+    locations, real_load = [], torch.load
+
+    def recording_load(*args, **kwargs):
+        locations.append(kwargs.get("map_location"))
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", recording_load)
+    saved = load_checkpoint(path)
+    run("wgan-gp", 3, checkpoint=path)
+    assert locations == ["cpu", "cpu"]
+    states = saved["random_state"]
+    for state in (states["rng"], states["torch"]):
+        assert state.device.type == "cpu" and state.dtype == torch.uint8

@@ -18,7 +18,7 @@ One module per idea; chapters import what they need:
 * :mod:`course_utils.conv_models`    DCGAN-style convolutional generator and critic for 28×28 images
 * :mod:`course_utils.image_metrics`  our digit classifier's features: Fréchet distance, precision/recall, coverage
 * :mod:`course_utils.dot`            Discriminator Optimal Transport: target- and latent-space DOT, K_eff
-* :mod:`course_utils.train`          the MNIST variants, and ``python -m course_utils.train`` to pre-train them
+* :mod:`course_utils.image_gans`     the MNIST variants, and ``python -m course_utils.image_gans`` to pre-train them
 """
 
 from .profiles import get_device, get_profile, seed_everything, start_chapter

@@ -27,11 +27,9 @@ import torch
 from torch import nn
 
 from .lipschitz import spectral_normalize
+from .models import NORMS
 
-__all__ = ["IMAGE_SHAPE", "dcgan_critic", "dcgan_generator"]
-
-IMAGE_SHAPE = (1, 28, 28)
-NORMS = (None, "layer", "batch", "spectral")
+__all__ = ["dcgan_critic", "dcgan_generator"]
 
 
 def _check_size(value, label: str) -> None:

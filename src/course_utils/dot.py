@@ -42,7 +42,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .lipschitz import estimate_lipschitz
+from .lipschitz import estimate_lipschitz, largest_quotient
 
 __all__ = ["PRIORS", "dot_objective", "latent_lipschitz", "latent_space_dot", "project_to_sphere_tangent",
            "sampled_k_eff", "target_space_dot"]
@@ -85,21 +85,22 @@ def latent_lipschitz(generator: nn.Module, critic: nn.Module, z: torch.Tensor,
 
 @torch.no_grad()
 def sampled_k_eff(f, x: torch.Tensor, pairs: int = 100, repeats: int = 10,
-                  generator: torch.Generator | None = None) -> float:
+                  rng: torch.Generator | None = None) -> float:
     """The authors' K_eff: the largest quotient |f(a) − f(b)| / ‖a − b‖ over ``pairs`` random pairs of ``x``,
     averaged over ``repeats`` draws (Tanaka's code: 100 pairs of generated samples, 10 draws).
 
     A smaller lower bound on the Lipschitz constant than the maximum over all pairs
     (:func:`~course_utils.lipschitz.estimate_lipschitz`); the chapter measures what
     the difference does to DOT. For latent space, pass ``f = lambda z: D(G(z))``
-    with both models in eval mode.
+    with both models in eval mode. f is evaluated once; the draws reuse its values.
     """
     x = _check_points(x, "x")
     if isinstance(pairs, bool) or not isinstance(pairs, int) or not 0 < pairs < len(x) ** 2:
         raise ValueError(f"pairs must be an integer in [1, {len(x) ** 2 - 1}], got {pairs!r}")
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats <= 0:
         raise ValueError(f"repeats must be a positive integer, got {repeats!r}")
-    return sum(estimate_lipschitz(f, x, max_pairs=pairs, generator=generator) for _ in range(repeats)) / repeats
+    fx = f(x).reshape(len(x))
+    return sum(largest_quotient(x, fx, x, fx, max_pairs=pairs, rng=rng) for _ in range(repeats)) / repeats
 
 
 def target_space_dot(critic: nn.Module, y: torch.Tensor, k_eff: float, *, steps: int = 100, lr: float = 0.01,
@@ -170,19 +171,21 @@ def _descend(objective, start, anchor, steps, lr, optimizer, bar, project=False,
     make = {"sgd": lambda: torch.optim.SGD([x], lr=lr),
             "adam": lambda: torch.optim.Adam([x], lr=lr, betas=(0.0, 0.9))}[optimizer]
     opt = make()
-    for step in range(steps):
+    finite = torch.ones((), dtype=torch.bool, device=x.device)   # checked once, after the loop: no sync per step
+    for _ in range(steps):
         with torch.enable_grad():
             values = objective(x, anchor)
             grad, = torch.autograd.grad(values.sum(), x)
-        if not torch.isfinite(grad).all():
-            raise FloatingPointError(f"DOT step {step + 1}: the objective's gradient is not finite "
-                                     "(check the critic and K_eff)")
+        finite &= torch.isfinite(grad).all()
         x.grad = project_to_sphere_tangent(grad, x.detach()) if project else grad
         opt.step()
         if box is not None:
             with torch.no_grad():
                 x.clamp_(-box, box)
         bar.update()
+    if not finite:
+        raise FloatingPointError(f"DOT: the objective's gradient was not finite in some of the {steps} steps "
+                                 "(check the critic and K_eff)")
     return x.detach()
 
 

@@ -17,7 +17,7 @@ its 128-dimensional penultimate layer:
   distribution of MNIST, and its mean confidence (max softmax probability).
 
 :class:`DigitMetrics` holds the classifier and the real reference features, and
-gives both the metrics of a batch of images and callbacks for ``train_gan``.
+gives both the metrics of a batch of images and an evaluation for ``train_gan``.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def _fingerprint(images: torch.Tensor, labels: torch.Tensor, epochs: int, seed: 
     digest = hashlib.sha256()
     digest.update(images.detach().cpu().numpy().tobytes())
     digest.update(labels.detach().cpu().numpy().tobytes())
-    digest.update(f"{epochs}-{seed}-{FEATURES}-v2".encode())
+    digest.update(f"{epochs}-{seed}-{FEATURES}-v3".encode())
     return digest.hexdigest()[:16]
 
 
@@ -105,14 +105,16 @@ def train_classifier(images: torch.Tensor, labels: torch.Tensor, *, epochs: int 
 
 
 def _fit(model, images, labels, epochs, batch_size, seed, progress):
-    generator = torch.Generator(device=images.device).manual_seed(seed)
+    rng = torch.Generator(device=images.device).manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     model.train()
     steps = epochs * math.ceil(len(images) / batch_size)
-    for _ in tqdm(range(steps), desc="digit classifier", disable=not progress, mininterval=0.5):
-        index = torch.randint(len(images), (batch_size,), device=images.device, generator=generator)
-        shift = torch.randint(-2, 3, (2,), generator=generator, device=images.device).tolist()
-        batch = torch.roll(images[index], shifts=shift, dims=(2, 3))
+    # The shifts are drawn on the host, all at once: torch.roll takes Python integers, and
+    # reading them from the device would synchronise every step.
+    shifts = torch.randint(-2, 3, (steps, 2), generator=torch.Generator().manual_seed(seed)).tolist()
+    for step in tqdm(range(steps), desc="digit classifier", disable=not progress, mininterval=0.5):
+        index = torch.randint(len(images), (batch_size,), device=images.device, generator=rng)
+        batch = torch.roll(images[index], shifts=shifts[step], dims=(2, 3))
         loss = F.cross_entropy(model(batch), labels[index])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -191,10 +193,10 @@ class DigitMetrics:
     """Metrics of generated digits against a fixed set of real ones, in the classifier's feature space.
 
     ``metrics(images)`` returns the Fréchet distance, precision, recall, classes
-    covered, KL to uniform and mean confidence. ``callbacks(latent_dim)`` gives
-    the same as functions for ``train_gan(metrics=...)``, evaluated on ``n``
-    samples from fixed latent codes, plus ``"samples"``: the first 64 of them as a
-    uint8 tensor, the frames of a slider over training.
+    covered, KL to uniform and mean confidence. ``evaluation(latent_dim)`` gives
+    the same as a function for ``train_gan(evaluate=...)``, on ``n`` samples from
+    fixed latent codes, plus ``"samples"``: the first 64 of them as a uint8
+    tensor, the frames of a slider over training.
     """
 
     NAMES = ("frechet", "precision", "recall", "covered", "kl_uniform", "confidence")
@@ -224,22 +226,16 @@ class DigitMetrics:
                 "recall": recall, "covered": coverage["covered"], "kl_uniform": coverage["kl_uniform"],
                 "confidence": coverage["confidence"]}
 
-    def callbacks(self, latent_dim: int, n: int | None = None, seed: int = 1234) -> dict:
-        """``{name: (generator, critic) ↦ value}`` for ``train_gan``; one generation per evaluation."""
+    def evaluation(self, latent_dim: int, n: int | None = None, seed: int = 1234):
+        """``(generator, critic) ↦ {name: value}`` for ``train_gan(evaluate=...)``: the metrics of
+        ``generator``'s images from ``n`` fixed codes (default: as many as real references), and the
+        first 64 images as uint8 ``"samples"``."""
         n = len(self.real_features) if n is None else n
-        device = self.real_features.device
-        codes = torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed)).to(device)
-        last = {"key": None, "values": None}
+        codes = torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed)).to(self.real_features.device)
 
-        def evaluate(generator: nn.Module) -> dict:
-            # All callbacks of one evaluation share one generation: the key changes whenever an
-            # optimiser step has updated the generator's parameters in place.
-            key = (id(generator), tuple(p._version for p in generator.parameters()))
-            if key != last["key"]:
-                images = torch.cat([generator(chunk) for chunk in codes.split(self.batch_size)])
-                values = self.metrics(images)
-                values["samples"] = ((images[:64, 0] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).cpu()
-                last.update(key=key, values=values)
-            return last["values"]
+        def evaluate(generator: nn.Module, critic: nn.Module) -> dict:
+            images = torch.cat([generator(chunk) for chunk in codes.split(self.batch_size)])
+            samples = ((images[:64, 0] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+            return {**self.metrics(images), "samples": samples}
 
-        return {name: (lambda g, c, name=name: evaluate(g)[name]) for name in (*self.NAMES, "samples")}
+        return evaluate

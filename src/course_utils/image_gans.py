@@ -1,19 +1,20 @@
 """DCGAN, WGAN, WGAN-GP and SN-WGAN on MNIST: the variants, and a command that trains them ahead of class.
 
-    python -m course_utils.train --algo wgan-gp --data mnist --profile gpu --out checkpoints/
+    python -m course_utils.image_gans --algo wgan-gp --data mnist --profile gpu --out checkpoints/
 
 Each variant is the DCGAN-style pair of :mod:`course_utils.conv_models` trained by
-the one loop, :func:`course_utils.training.train_gan`, with its paper's loss,
-constraint and optimiser (learning rates × the profile's ``mnist_lr_scale``):
+the one loop, :func:`course_utils.training.train_gan`, with its authors' loss,
+constraint and optimiser (:func:`course_utils.training.paper_optimizers`, learning
+rates × the profile's ``mnist_lr_scale``; the sources are in that module's table):
 
-=========  ==============  =====================  ===========================  ========
-variant    loss            constraint             optimiser (paper)            n_critic
-=========  ==============  =====================  ===========================  ========
-dcgan      NON_SATURATING  none (batch norm)      Adam 2e-4, β = (0.5, 0.999)  1
-wgan       WASSERSTEIN     WeightClipping(0.01)   RMSProp 5e-5, warm-up        5
-wgan-gp    WASSERSTEIN     GradientPenalty(10)    Adam 1e-4, β = (0.5, 0.9)    5
-sn-wgan    WASSERSTEIN     SpectralNormalization  Adam 1e-4, β = (0.5, 0.9)    5
-=========  ==============  =====================  ===========================  ========
+=========  ==============  =====================  ===============================  ========
+variant    loss            constraint             optimiser                        n_critic
+=========  ==============  =====================  ===============================  ========
+dcgan      NON_SATURATING  none (batch norm)      Adam 2e-4, β = (0.5, 0.999)      1
+wgan       WASSERSTEIN     WeightClipping(0.01)   RMSProp 5e-5, warm-up (code)     5
+wgan-gp    WASSERSTEIN     GradientPenalty(10)    Adam 1e-4, β = (0.5, 0.9) (code) 5
+sn-wgan    WASSERSTEIN     SpectralNormalization  Adam 1e-4, β = (0.5, 0.9)        5
+=========  ==============  =====================  ===============================  ========
 
 A run writes ``mnist-<algo>-<profile>.pt`` into its checkpoint folder every
 ``checkpoint_every`` iterations; running again resumes it, and a finished run is
@@ -41,7 +42,7 @@ from .image_metrics import DigitMetrics, classifier_accuracy, train_classifier
 from .lipschitz import GradientPenalty, LipschitzConstraint, SpectralNormalization, WeightClipping
 from .mnist_data import MNISTSplit, check_images, load_mnist
 from .profiles import Profile, get_device, get_profile
-from .training import load_checkpoint, train_gan
+from .training import load_checkpoint, paper_optimizers, train_gan
 
 __all__ = ["ALGORITHMS", "CHECKPOINTS_ENV", "ImageGAN", "TrainedGAN", "build_variant", "checkpoint_path",
            "digit_metrics", "main", "train_variant"]
@@ -91,18 +92,13 @@ def build_variant(algo: str, profile: Profile, device: str | torch.device = "cpu
     generator = dcgan_generator(latent_dim, width).to(device, memory_format=torch.channels_last)
     critic = dcgan_critic(width, norm if critic_norm == "default" else critic_norm).to(
         device, memory_format=torch.channels_last)
-    if algo == "dcgan":
-        loss, constraint, n_critic = NON_SATURATING, None, 1
-        make = lambda params: torch.optim.Adam(params, lr=2e-4 * scale, betas=(0.5, 0.999))
-    elif algo == "wgan":
-        loss, constraint, n_critic = WASSERSTEIN, WeightClipping(clip), 5
-        make = lambda params: torch.optim.RMSprop(params, lr=5e-5 * scale)
-    else:
-        loss, n_critic = WASSERSTEIN, 5
-        constraint = GradientPenalty(10.0) if algo == "wgan-gp" else SpectralNormalization()
-        make = lambda params: torch.optim.Adam(params, lr=1e-4 * scale, betas=(0.5, 0.9))
-    return ImageGAN(algo, generator, critic, loss, constraint, n_critic, make(generator.parameters()),
-                    make(critic.parameters()), latent_dim)
+    loss, constraint, n_critic = {
+        "dcgan": (NON_SATURATING, None, 1), "wgan": (WASSERSTEIN, WeightClipping(clip), 5),
+        "wgan-gp": (WASSERSTEIN, GradientPenalty(10.0), 5), "sn-wgan": (WASSERSTEIN, SpectralNormalization(), 5),
+    }[algo]
+    generator_optimizer, critic_optimizer = paper_optimizers(loss, constraint, generator, critic, lr_scale=scale)
+    return ImageGAN(algo, generator, critic, loss, constraint, n_critic, generator_optimizer, critic_optimizer,
+                    latent_dim)
 
 
 def digit_metrics(data: MNISTSplit, profile: Profile, *, progress: bool = True) -> DigitMetrics:
@@ -142,8 +138,8 @@ def train_variant(gan: ImageGAN, images: torch.Tensor, metrics: DigitMetrics, *,
     history = train_gan(gan.generator, gan.critic, images, loss=gan.loss, constraint=gan.constraint,
                         iterations=iterations, latent_dim=gan.latent_dim, batch_size=64, n_critic=gan.n_critic,
                         generator_optimizer=gan.generator_optimizer, critic_optimizer=gan.critic_optimizer,
-                        seed=seed, metrics=metrics.callbacks(gan.latent_dim),
-                        metric_every=profile.mnist_metric_every, checkpoint=checkpoint,
+                        seed=seed, evaluate=metrics.evaluation(gan.latent_dim),
+                        evaluate_every=profile.mnist_metric_every, checkpoint=checkpoint,
                         checkpoint_every=profile.mnist_metric_every, progress=progress,
                         desc=f"{gan.algo} ({profile.name})")
     return TrainedGAN(gan.generator, gan.critic, history, loaded)
@@ -151,7 +147,7 @@ def train_variant(gan: ImageGAN, images: torch.Tensor, metrics: DigitMetrics, *,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m course_utils.train",
+        prog="python -m course_utils.image_gans",
         description="Train a GAN variant on MNIST and checkpoint it, for the chapter 'Training on images' "
                     f"(point {CHECKPOINTS_ENV} at --out). Interrupted runs resume from their last checkpoint.")
     parser.add_argument("--algo", required=True, choices=[*ALGORITHMS, "all"])
