@@ -19,7 +19,7 @@ import torch
 from course_utils.dot import latent_space_dot, target_space_dot
 from course_utils.models import critic_mlp
 from course_utils.profiles import get_device, get_profile
-from course_utils.train import build_variant
+from course_utils.image_gans import build_variant
 
 
 def best_of(function, repeats: int, device: torch.device) -> float:

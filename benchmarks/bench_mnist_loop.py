@@ -10,7 +10,7 @@ size of the chosen profile) with batch 64, n_critic 5, λ = 10 and Adam 1e-4
   the critic separately, the generator's forward pass building a graph that
   ``.detach()`` throws away, the critic's weight gradients computed during the
   generator step, and ``.item()`` for logging every iteration;
-* ours is ``course_utils.train.build_variant("wgan-gp")`` + ``train_gan``: the
+* ours is ``course_utils.image_gans.build_variant("wgan-gp")`` + ``train_gan``: the
   models in the channels_last layout, the digits as one tensor on the device,
   batches drawn by index, one joint critic pass, the critic frozen for the
   generator step, history and NaN checks, one host–device transfer per iteration.
@@ -35,7 +35,7 @@ from torchvision import datasets, transforms
 
 from course_utils.mnist_data import load_mnist, save_as_idx
 from course_utils.profiles import get_device, get_profile
-from course_utils.train import build_variant
+from course_utils.image_gans import build_variant
 from course_utils.training import train_gan
 
 

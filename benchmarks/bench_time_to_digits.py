@@ -23,7 +23,7 @@ import torch
 
 from course_utils.mnist_data import load_mnist
 from course_utils.profiles import get_device, get_profile
-from course_utils.train import ALGORITHMS, build_variant, checkpoint_path, digit_metrics, train_variant
+from course_utils.image_gans import ALGORITHMS, build_variant, checkpoint_path, digit_metrics, train_variant
 
 CONFIDENCE, CLASSES = 0.9, 10
 

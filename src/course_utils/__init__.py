@@ -9,11 +9,11 @@ One module per idea; chapters import what they need:
 * :mod:`course_utils.optimal_transport` exact W_p (POT) and the dual linear program of W1
 * :mod:`course_utils.toy_data`       8 Gaussians, 25 Gaussians and the Swiss roll
 * :mod:`course_utils.models`         critic and generator MLPs
-* :mod:`course_utils.lipschitz`      clip_weights, gradient_penalty, spectral_normalize, Lipschitz estimates
-* :mod:`course_utils.critic_fit`     a critic trained against two fixed distributions estimates W1
+* :mod:`course_utils.lipschitz`      clip_weights, gradient_penalty, spectral_normalize, Lipschitz estimates, operator_norm
+* :mod:`course_utils.critic_fit`     fit_critic: the loop's critic step alone, against two fixed distributions
 * :mod:`course_utils.critic_explorer` the figure behind the clip-value and λ sliders
 * :mod:`course_utils.gan_losses`     the loss pairs of GAN (minimax, non-saturating) and WGAN
-* :mod:`course_utils.training`       train_gan: one loop for GAN, WGAN, WGAN-GP and SN-WGAN
+* :mod:`course_utils.training`       train_gan, one loop for every variant, and its steps (critic_step, generator_step, …)
 * :mod:`course_utils.mnist_data`     MNIST as tensors in [−1, 1]: the embedded 5,000 digits or the full 70,000
 * :mod:`course_utils.conv_models`    DCGAN-style convolutional generator and critic for 28×28 images
 * :mod:`course_utils.image_metrics`  our digit classifier's features: Fréchet distance, precision/recall, coverage

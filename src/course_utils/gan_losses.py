@@ -4,7 +4,7 @@ Every variant of the course trains with the same loop
 (:func:`course_utils.training.train_gan`); what differs is the pair of losses,
 written here in terms of the critic's raw outputs on real samples ``f(x)`` and on
 generated ones ``f(G(z))``, and the Lipschitz constraint
-(:mod:`course_utils.constraints`).
+(:mod:`course_utils.lipschitz`).
 
 =====================  =====================================  ===================================
 loss                   critic minimises                       generator minimises
@@ -19,6 +19,9 @@ D = sigmoid(f); log D = −softplus(−f) and log(1 − D) = −softplus(f) are 
 in that stable form. Goodfellow et al. (2014) define the minimax game and propose
 the non-saturating generator loss; Arjovsky, Chintala & Bottou (2017) the
 Wasserstein one, whose critic loss is minus the estimate E f(x) − E f(G(z)) of W1.
+Against the optimal discriminator the minimax generator loss has the gradient of
+2 JS(P_r, P_g), the non-saturating one that of KL(P_g ‖ P_r) − 2 JS (Arjovsky &
+Bottou, ICLR 2017, Theorem 2.5): the latter is not a Jensen–Shannon loss.
 """
 
 from __future__ import annotations

@@ -14,8 +14,9 @@ output activation: it is a real-valued function, not a probability (no sigmoid).
 * ``"batch"``: ``nn.BatchNorm1d``, here only to show why it breaks the penalty
   (it couples the samples of a batch);
 * ``"spectral"``: no extra layer, but every linear map is wrapped in torch's
-  spectral-norm parametrisation (Miyato et al., 2018), so its largest singular
-  value is 1 (:func:`course_utils.lipschitz.spectral_normalize`).
+  spectral-norm parametrisation (Miyato et al., 2018), which divides it by a
+  power-iteration estimate of its largest singular value: its norm is then close
+  to 1, and slightly above (:func:`course_utils.lipschitz.spectral_normalize`).
 """
 
 from __future__ import annotations
