@@ -67,7 +67,7 @@ def fit_critic(critic: nn.Module, real: Sampler, fake: Sampler, *, steps: int,
     for name, source in (("real", real), ("fake", fake)):
         if isinstance(source, torch.Tensor) and (source.ndim < 2 or len(source) == 0):
             raise ValueError(f"{name} must be a non-empty batch of shape (n, d), got {tuple(source.shape)}")
-    if optimizer is None:
+    if optimizer is None:   # the critic's half of the authors' pair (the other, unused, is the generator's)
         optimizer = paper_optimizers(WASSERSTEIN, constraint, critic, critic)[1]
     history: dict[str, list[float]] = {"estimate": [], "penalty": []}
     if track is not None:

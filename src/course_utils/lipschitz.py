@@ -35,8 +35,8 @@ from torch import nn
 from torch.nn.utils import parametrizations
 
 __all__ = ["GradientPenalty", "LipschitzConstraint", "SpectralNormalization", "WeightClipping",
-           "clip_weights", "estimate_lipschitz", "gradient_penalty", "largest_quotient", "max_gradient_norm", "operator_norm",
-           "spectral_normalize", "uses_batch_norm"]
+           "clip_weights", "estimate_lipschitz", "gradient_penalty", "largest_quotient",
+           "max_gradient_norm", "operator_norm", "spectral_normalize", "uses_batch_norm"]
 
 WEIGHT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d)
 
