@@ -59,14 +59,14 @@ def execute(path: Path, timeout: int) -> float:
                        resources={"metadata": {"path": workdir}}).execute()
     elapsed = time.perf_counter() - start
     probe = nb.cells.pop()
-    modules = json.loads(probe.outputs[0]["text"])
+    loaded = json.loads(probe.outputs[0]["text"])
     edited = [str(file.relative_to(ROOT)) for file, text in package.items()
               if not file.is_file() or file.read_bytes() != text]
     if edited:   # the stamp would describe code other than the code that ran
         raise RuntimeError(f"{', '.join(edited)} changed while {path} ran: its outputs were not saved")
     nbformat.write(nb, path)
     saved = nbformat.read(path, as_version=4)   # the stamp describes the file as written
-    saved.metadata[KEY] = make_stamp(saved, modules, ROOT)
+    saved.metadata[KEY] = make_stamp(saved, loaded["modules"], ROOT, loaded["reference_runs"])
     nbformat.write(saved, path)
     return elapsed
 

@@ -9,58 +9,39 @@ metadata under ``saved_outputs``:
 - ``code``: a digest of the chapter's code cells;
 - ``modules``: a digest of each ``course_utils`` module the chapter's kernel had imported
   by its last cell (the package code it calls);
+- ``reference_runs``: the SHA-256 of each reference run the chapter loaded, as its
+  manifest in ``reference_runs/`` names it (a retrained run changes the figures);
 - ``outputs``: a digest of the outputs themselves, so that outputs saved any other way
   (Jupyter's Save after a run with another profile, a hand edit) are caught too.
 
 `stale_reasons` recomputes them; `tests/test_saved_outputs.py` fails on any difference.
-Python code is compared by its syntax tree without comments and docstrings, so editing a
-comment or a docstring does not make outputs stale, while any change to what runs does.
-The tree is written out field by field, skipping empty fields, so that the digest is the
-same under every Python version the course supports (``ast.dump`` differs between them).
+Python code is compared by `course_utils.provenance.code_digest`: its syntax tree without
+comments and docstrings, so editing a comment or a docstring does not make outputs stale,
+while any change to what runs does.
 """
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 from pathlib import Path
+
+from course_utils.provenance import code_digest
 
 PROFILE = "ci"
 KEY = "saved_outputs"
 PACKAGE = "course_utils"
 PACKAGE_ROOT = Path("src")   # where course_utils lives, relative to the repository root
 
-# Run in the chapter's kernel after its last cell: the course_utils modules it imported.
+# Run in the chapter's kernel after its last cell: the course_utils modules it imported,
+# and the reference runs it loaded (name -> SHA-256 of the weights file).
 MODULES_PROBE = (
     "import json as _json, sys as _sys\n"
-    f"print(_json.dumps(sorted(n for n in _sys.modules if n == {PACKAGE!r} or n.startswith({PACKAGE + '.'!r}))))"
+    f"_loaded = getattr(_sys.modules.get({PACKAGE + '.reference_runs'!r}), 'LOADED', {{}})\n"
+    f"print(_json.dumps({{'modules': sorted(n for n in _sys.modules if n == {PACKAGE!r} "
+    f"or n.startswith({PACKAGE + '.'!r})), 'reference_runs': dict(_loaded)}}))"
 )
-
-
-def _canonical(node):
-    """A syntax tree as nested lists: node names and their non-empty fields (which vary by version)."""
-    if isinstance(node, ast.AST):
-        fields = ((name, getattr(node, name, None)) for name in node._fields)
-        return [type(node).__name__, *([name, _canonical(value)] for name, value in fields if value not in (None, []))]
-    if isinstance(node, list):
-        return [_canonical(item) for item in node]
-    return repr(node)
-
-
-def code_digest(source: str) -> str:
-    """Digest of Python code without its comments, docstrings and layout (raw text if it does not parse)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:   # e.g. IPython magics: compare the text itself
-        return hashlib.sha256(source.encode("utf8")).hexdigest()
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
-                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)):
-            node.body = body[1:]
-    return hashlib.sha256(json.dumps(_canonical(tree)).encode("utf8")).hexdigest()
+REFERENCE_ROOT = Path("reference_runs")   # the committed reference runs, relative to the root
 
 
 def module_file(name: str, root: Path) -> Path:
@@ -79,11 +60,15 @@ def outputs_digest(nb) -> str:
     return hashlib.sha256(json.dumps(saved, sort_keys=True, ensure_ascii=False).encode("utf8")).hexdigest()
 
 
-def make_stamp(nb, modules: list[str], root: Path) -> dict:
-    """The stamp of a notebook just executed, whose kernel had imported ``modules``."""
-    return {"profile": PROFILE, "code": cells_digest(nb),
-            "modules": {name: code_digest(module_file(name, root).read_text(encoding="utf8")) for name in modules},
-            "outputs": outputs_digest(nb)}
+def make_stamp(nb, modules: list[str], root: Path, reference_runs: dict | None = None) -> dict:
+    """The stamp of a notebook just executed, whose kernel had imported ``modules``
+    and loaded ``reference_runs`` (name -> SHA-256 of its weights)."""
+    stamp = {"profile": PROFILE, "code": cells_digest(nb),
+             "modules": {name: code_digest(module_file(name, root).read_text(encoding="utf8")) for name in modules},
+             "outputs": outputs_digest(nb)}
+    if reference_runs:
+        stamp["reference_runs"] = dict(sorted(reference_runs.items()))
+    return stamp
 
 
 def stale_reasons(nb, root: Path) -> list[str]:
@@ -104,6 +89,12 @@ def stale_reasons(nb, root: Path) -> list[str]:
             reasons.append(f"{path.relative_to(root)} no longer exists")
         elif code_digest(path.read_text(encoding="utf8")) != digest:
             reasons.append(f"{path.relative_to(root)} changed")
+    for name, digest in sorted(stamp.get("reference_runs", {}).items()):
+        manifest = root / REFERENCE_ROOT / f"{name}.json"
+        if not manifest.is_file():
+            reasons.append(f"reference run {name} no longer exists")
+        elif json.loads(manifest.read_text(encoding="utf8")).get("file", {}).get("sha256") != digest:
+            reasons.append(f"reference run {name} was retrained")
     return reasons
 
 

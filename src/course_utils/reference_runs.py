@@ -1,0 +1,372 @@
+"""Reference runs: the trained models the published book shows, and the command that makes them.
+
+The chapters' saved outputs are the published book, and the ``ci`` profile they
+are executed with cannot train a GAN long enough to show what the chapters are
+about. So each run whose result a chapter interprets is trained ahead of time,
+by this module, and committed to ``reference_runs/`` at the repository's root:
+
+    python -m course_utils.reference_runs              # every run: resumes, skips current ones
+    python -m course_utils.reference_runs mnist-wgan-gp --threads 2
+    python -m course_utils.reference_runs --list       # which runs are current, stale or missing
+
+Each run ``NAME`` leaves two files:
+
+- ``NAME.pt``: the final generator and critic (float32 state dicts) and the
+  training history: the losses of every iteration and the evaluations (metrics,
+  samples) along the run;
+- ``NAME.json``, its manifest: the command, the settings, the code version (the
+  commit, and :func:`course_utils.provenance.code_digest` of every course_utils
+  module the run's code imports), the device, the threads, the iterations, the
+  training time, the seed, the final metrics and the weights file's SHA-256.
+
+While it trains, a run checkpoints into ``reference_runs/.work/`` (ignored by
+git) at every evaluation: interrupt the command and run it again, and it resumes
+there with the same result as an uninterrupted run. The last checkpoint stays
+there, so that a run given more iterations resumes from where it ended. A run whose manifest
+matches today's code and settings is skipped; ``--force`` retrains it.
+
+``tests/test_reference_runs.py`` fails when a committed run no longer loads into
+the current models, or was produced by code that has since changed what it
+computes (:func:`stale_reasons`). ``$COURSE_REFERENCE_RUNS`` points the chapters
+and the command at another folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import hashlib
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from .provenance import module_digests, package_imports
+
+__all__ = ["REFERENCE_DIR_ENV", "REFERENCE_RUNS", "LoadedRun", "load_reference_run",
+           "mnist_profile", "module_digests_for", "reference_dir", "stale_reasons", "train_reference_run"]
+
+REFERENCE_DIR_ENV = "COURSE_REFERENCE_RUNS"
+FORMAT = 1
+
+# The MNIST runs: the four variants of "Training on images", at one size. The
+# classifier behind the metrics is the cpu profile's (10 epochs).
+_MNIST = dict(source="embedded", width=16, latent_dim=64, lr_scale=4.0,
+              iterations=10_000, evaluate_every=400, classifier_epochs=10, seed=0)
+# The 2-D runs of "Training on 2-D toys" (WGAN-GP with the λ of the authors'
+# toy script), which "Discriminator optimal transport" also uses.
+_TOY = dict(width=128, lr_scale=2.0, penalty_weight=0.1, iterations=5000,
+            evaluate_every=250, samples=1000, seed=0)
+
+REFERENCE_RUNS: dict[str, dict] = {
+    **{f"mnist-{algo}": dict(kind="mnist", algo=algo, **_MNIST)
+       for algo in ("dcgan", "wgan", "wgan-gp", "sn-wgan")},
+    **{f"toy-{dataset}-{variant}": dict(kind="toy", dataset=dataset, variant=variant, **_TOY)
+       for dataset in ("8gaussians", "25gaussians", "swissroll")
+       for variant in ("gan", "wgan", "wgan-gp", "sn-wgan")},
+}
+"""Every reference run: its name and the settings that determine it."""
+
+_KIND_MODULE = {"mnist": "course_utils.image_gans", "toy": "course_utils.toy_gans"}
+
+LOADED: dict[str, str] = {}
+"""Runs loaded in this process, name → SHA-256 of the weights file (for the chapters' stamps)."""
+
+
+class LoadedRun(NamedTuple):
+    generator: nn.Module
+    critic: nn.Module
+    history: dict
+    manifest: dict
+
+
+def reference_dir() -> Path:
+    """``$COURSE_REFERENCE_RUNS``, else ``reference_runs/`` at the repository's root."""
+    folder = os.environ.get(REFERENCE_DIR_ENV, "").strip()
+    return Path(folder) if folder else Path(__file__).resolve().parents[2] / "reference_runs"
+
+
+def _settings(name: str) -> dict:
+    if name not in REFERENCE_RUNS:
+        raise ValueError(f"unknown reference run {name!r}: choose among {', '.join(REFERENCE_RUNS)}")
+    return REFERENCE_RUNS[name]
+
+
+def mnist_profile(settings: dict):
+    """The cpu profile with the MNIST sizes of ``settings``: what an MNIST reference run uses."""
+    from .profiles import get_profile
+    return dataclasses.replace(
+        get_profile("cpu"), name="reference", mnist_source=settings["source"],
+        mnist_width=settings["width"], mnist_latent_dim=settings["latent_dim"],
+        mnist_lr_scale=settings["lr_scale"], mnist_iterations=settings["iterations"],
+        mnist_metric_every=settings["evaluate_every"],
+        classifier_epochs=settings["classifier_epochs"])
+
+
+def _build(settings: dict, device) -> tuple:
+    """The untrained models of a run, as its kind builds them (and what else training needs)."""
+    if settings["kind"] == "mnist":
+        from .image_gans import build_variant
+        gan = build_variant(settings["algo"], mnist_profile(settings), device,
+                            seed=settings["seed"])
+    else:
+        from .toy_gans import build_toy_variant
+        gan = build_toy_variant(settings["variant"], width=settings["width"],
+                                lr_scale=settings["lr_scale"],
+                                penalty_weight=settings["penalty_weight"],
+                                device=device, seed=settings["seed"])
+    return gan
+
+
+def _train(name: str, settings: dict, device, checkpoint: Path, progress: bool) -> tuple:
+    """Train (or resume) one run; return its models, history and extra facts."""
+    from .training import train_gan
+    gan = _build(settings, device)
+    if settings["kind"] == "mnist":
+        from .image_gans import digit_metrics, train_variant
+        from .mnist_data import load_mnist
+        profile = mnist_profile(settings)
+        data = load_mnist(settings["source"], device=device)
+        metrics = digit_metrics(data, profile, progress=progress)
+        run = train_variant(gan, data.train_images, metrics, profile=profile,
+                            checkpoint=checkpoint, seed=settings["seed"], progress=progress)
+        extra = {"floor": {k: v for k, v in metrics.floor.items()},
+                 "classifier accuracy": metrics.accuracy,
+                 "training digits": len(data.train_images)}
+        return gan.generator, gan.critic, run.history, extra
+    from .toy_gans import toy_bench, toy_evaluation
+    bench = toy_bench(settings["dataset"], settings["samples"], device)
+    evaluate = toy_evaluation(settings["dataset"], bench,
+                              lipschitz=settings["variant"] != "gan")
+    history = train_gan(gan.generator, gan.critic, bench["train"], loss=gan.loss,
+                        constraint=gan.constraint, iterations=settings["iterations"],
+                        latent_dim=2, batch_size=256, n_critic=5,
+                        generator_optimizer=gan.generator_optimizer,
+                        critic_optimizer=gan.critic_optimizer, seed=settings["seed"],
+                        evaluate=evaluate, evaluate_every=settings["evaluate_every"],
+                        checkpoint=checkpoint, checkpoint_every=settings["evaluate_every"],
+                        progress=progress, desc=name)
+    return gan.generator, gan.critic, history, {"floor": bench["floor"]}
+
+
+def _compact(history: dict) -> dict:
+    """The history with its lists as tensors: numbers as int64 or float64, samples stacked."""
+    out = {}
+    for key, values in history.items():
+        if isinstance(values, dict):
+            out[key] = _compact(values)
+        elif isinstance(values, list) and values and isinstance(values[0], torch.Tensor):
+            out[key] = torch.stack(values)
+        elif isinstance(values, list):
+            exact = all(isinstance(v, int) for v in values)
+            out[key] = torch.tensor(values, dtype=torch.int64 if exact else torch.float64)
+        else:
+            out[key] = values
+    return out
+
+
+def _expand(history: dict) -> dict:
+    """Inverse of :func:`_compact`: lists of numbers, lists of tensors."""
+    out = {}
+    for key, values in history.items():
+        if isinstance(values, dict):
+            out[key] = _expand(values)
+        elif isinstance(values, torch.Tensor) and values.dtype in (torch.int64, torch.float64):
+            out[key] = values.tolist()
+        elif isinstance(values, torch.Tensor):
+            out[key] = list(values.unbind())
+        else:
+            out[key] = values
+    return out
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+        return next(line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
+                    if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def module_digests_for(kind: str) -> dict:
+    """The code of a run of ``kind``: the digest of every course_utils module its module imports."""
+    return module_digests(package_imports(_KIND_MODULE[kind]))
+
+
+def _code_version(settings: dict) -> dict:
+    try:
+        root = Path(__file__).resolve().parents[2]
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = None
+    return {"commit": commit, "modules": module_digests_for(settings["kind"])}
+
+
+def _final_metrics(history: dict) -> dict:
+    return {key: values[-1] for key, values in history["metrics"].items()
+            if values and isinstance(values[-1], (int, float))}
+
+
+def stale_reasons(name: str, folder: Path | None = None) -> list[str]:
+    """Why the committed run ``name`` may not be what today's code and settings produce.
+
+    Empty when it is current: its files exist, the weights file is the one the
+    manifest names, the settings are today's, and every module its code imports
+    has the digest it had when it was trained.
+    """
+    settings = _settings(name)
+    folder = reference_dir() if folder is None else Path(folder)
+    manifest_path, weights = folder / f"{name}.json", folder / f"{name}.pt"
+    if not manifest_path.is_file() or not weights.is_file():
+        return [f"{name} has not been trained (no {manifest_path.name} and {weights.name})"]
+    manifest = json.loads(manifest_path.read_text(encoding="utf8"))
+    reasons = []
+    if manifest.get("format") != FORMAT:
+        reasons.append(f"manifest format {manifest.get('format')}, expected {FORMAT}")
+    if manifest.get("settings") != settings:
+        reasons.append("its settings differ from REFERENCE_RUNS")
+    if manifest.get("file", {}).get("sha256") != _sha256(weights):
+        reasons.append(f"{weights.name} is not the file the manifest describes")
+    recorded = manifest.get("code", {}).get("modules", {})
+    today = module_digests_for(settings["kind"])
+    for module in sorted(set(recorded) | set(today)):
+        if recorded.get(module) != today.get(module):
+            reasons.append(f"{module} changed since it was trained")
+    return reasons
+
+
+def train_reference_run(name: str, *, device=None, folder: Path | None = None,
+                        force: bool = False, progress: bool = True) -> dict:
+    """Train run ``name`` (resuming its work checkpoint) and write its two files; return the manifest.
+
+    A run that is current (see :func:`stale_reasons`) is left alone unless
+    ``force``.
+    """
+    from .profiles import get_device
+    settings = _settings(name)
+    folder = reference_dir() if folder is None else Path(folder)
+    if not force and not stale_reasons(name, folder):
+        return json.loads((folder / f"{name}.json").read_text(encoding="utf8"))
+    device = get_device(device)
+    work = folder / ".work" / f"{name}.pt"
+    work.parent.mkdir(parents=True, exist_ok=True)
+    if force and work.is_file():
+        work.unlink()
+    code = _code_version(settings)
+    wall = time.perf_counter()
+    generator, critic, history, extra = _train(name, settings, device, work, progress)
+    wall = time.perf_counter() - wall
+    weights = folder / f"{name}.pt"
+    torch.save({"format": FORMAT, "name": name, "settings": settings,
+                "generator": {k: v.detach().cpu() for k, v in generator.state_dict().items()},
+                "critic": {k: v.detach().cpu() for k, v in critic.state_dict().items()},
+                "history": _compact(history)}, weights)
+    manifest = {
+        "format": FORMAT, "name": name,
+        "command": f"python -m course_utils.reference_runs {shlex.quote(name)}",
+        "settings": settings, "code": code,
+        "device": str(device), "device name": _device_name(device),
+        "threads": torch.get_num_threads(), "torch": torch.__version__,
+        "iterations": history["iteration"][-1], "critic steps": history["critic_steps"][-1],
+        "training seconds": round(history["time"][-1], 1),
+        "wall seconds of the last session": round(wall, 1),
+        "seed": settings["seed"], "final": _final_metrics(history), **extra,
+        "file": {"name": weights.name, "bytes": weights.stat().st_size, "sha256": _sha256(weights)},
+        "finished": datetime.date.today().isoformat(),
+    }
+    (folder / f"{name}.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n",
+                                         encoding="utf8")
+    return manifest
+
+
+def load_reference_run(name: str, device=None, folder: Path | None = None) -> LoadedRun:
+    """The trained models (in eval mode), history and manifest of run ``name``.
+
+    Raises ``FileNotFoundError`` with the command that makes a missing run, and
+    ``ValueError`` for a weights file that is not the one its manifest
+    describes (corrupt or replaced). Loads with ``weights_only=True``.
+    """
+    from .profiles import get_device
+    settings = _settings(name)
+    folder = reference_dir() if folder is None else Path(folder)
+    manifest_path, weights = folder / f"{name}.json", folder / f"{name}.pt"
+    if not manifest_path.is_file() or not weights.is_file():
+        raise FileNotFoundError(f"reference run {name!r} not found in {folder}: make it with "
+                                f"python -m course_utils.reference_runs {name}")
+    manifest = json.loads(manifest_path.read_text(encoding="utf8"))
+    digest = _sha256(weights)
+    if manifest.get("file", {}).get("sha256") != digest:
+        raise ValueError(f"{weights.name} is not the file its manifest describes (corrupt or "
+                         f"replaced): retrain it with python -m course_utils.reference_runs {name} --force")
+    state = torch.load(weights, map_location="cpu", weights_only=True)
+    device = get_device(device)
+    gan = _build(settings, device)
+    gan.generator.load_state_dict(state["generator"])
+    gan.critic.load_state_dict(state["critic"])
+    LOADED[name] = digest
+    return LoadedRun(gan.generator.eval(), gan.critic.eval(), _expand(state["history"]), manifest)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m course_utils.reference_runs",
+        description="Train the reference runs the book shows, resumably, and write their weights "
+                    "and manifests. Without names: every run that is not current.")
+    parser.add_argument("names", nargs="*", help=f"runs to train (default: all): {', '.join(REFERENCE_RUNS)}")
+    parser.add_argument("--list", action="store_true", help="say which runs are current, stale or missing")
+    parser.add_argument("--force", action="store_true", help="retrain even runs that are current")
+    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: CUDA if available)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    parser.add_argument("--folder", default=None, help=f"where the runs live (default: {REFERENCE_DIR_ENV} "
+                                                        "or reference_runs/)")
+    args = parser.parse_args(argv)
+    unknown = [n for n in args.names if n not in REFERENCE_RUNS]
+    if unknown:
+        parser.exit(2, f"error: unknown reference run(s) {', '.join(unknown)}; choose among "
+                       f"{', '.join(REFERENCE_RUNS)}\n")
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    folder = Path(args.folder) if args.folder else reference_dir()
+    names = args.names or list(REFERENCE_RUNS)
+    for name in names:
+        reasons = stale_reasons(name, folder)
+        if args.list:
+            work = folder / ".work" / f"{name}.pt"
+            state = "current" if not reasons else "; ".join(reasons)
+            if reasons and work.is_file():
+                from .training import load_checkpoint
+                state += f" (work checkpoint at iteration {load_checkpoint(work)['iteration']})"
+            print(f"{name:28s} {state}")
+            continue
+        if not reasons and not args.force:
+            print(f"{name}: current, skipped", flush=True)
+            continue
+        try:
+            manifest = train_reference_run(name, device=args.device, folder=folder, force=args.force)
+        except (ValueError, RuntimeError, FileNotFoundError) as err:
+            parser.exit(2, f"error: {name}: {err}\n")
+        final = ", ".join(f"{k} {v:.3g}" for k, v in manifest["final"].items() if k != "iteration")
+        print(f"{name}: {manifest['iterations']} iterations, {manifest['training seconds']:.0f} s of "
+              f"training on {manifest['device']} ({manifest['threads']} threads); {final}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""The reference runs the book shows: they load into today's models and come from today's code.
+
+The committed runs (reference_runs/) are checked by name; the machinery that
+makes them (train, skip when current, refuse a corrupt file, see a code change)
+on a tiny run of its own in a temporary folder.
+"""
+
+import json
+
+import pytest
+import torch
+
+from course_utils import reference_runs as rr
+
+NAMES = list(rr.REFERENCE_RUNS)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_run_comes_from_todays_code_and_settings(name):
+    reasons = rr.stale_reasons(name)
+    assert not reasons, (f"{name}: {'; '.join(reasons)}. Regenerate it with "
+                         f"python -m course_utils.reference_runs {name}")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_run_loads_into_todays_models(name):
+    run = rr.load_reference_run(name, device="cpu")
+    manifest, history = run.manifest, run.history
+    assert history["iteration"][-1] == manifest["iterations"] == rr.REFERENCE_RUNS[name]["iterations"]
+    final = {key: values[-1] for key, values in history["metrics"].items()
+             if isinstance(values[-1], (int, float))}
+    assert final == manifest["final"]
+    # at least 20 evaluations along the run (the critic-vs-quality correlations need them)
+    assert len(history["metrics"]["iteration"]) >= 21
+    latent_dim = 2 if manifest["settings"]["kind"] == "toy" else manifest["settings"]["latent_dim"]
+    with torch.no_grad():
+        samples = run.generator(torch.randn(8, latent_dim))
+        scores = run.critic(samples)
+    assert torch.isfinite(samples).all() and torch.isfinite(scores).all()
+    text = json.dumps(manifest)
+    assert "/home/" not in text and "/work/" not in text and "/tmp/" not in text   # no machine paths
+
+
+@pytest.fixture
+def tiny_run(tmp_path, monkeypatch):
+    settings = dict(kind="toy", dataset="8gaussians", variant="wgan-gp", width=16, lr_scale=2.0,
+                    penalty_weight=0.1, iterations=20, evaluate_every=10, samples=100, seed=0)
+    monkeypatch.setitem(rr.REFERENCE_RUNS, "toy-tiny", settings)
+    manifest = rr.train_reference_run("toy-tiny", device="cpu", folder=tmp_path, progress=False)
+    return tmp_path, manifest
+
+
+def test_a_trained_run_is_current_and_skipped_next_time(tiny_run):
+    folder, manifest = tiny_run
+    assert rr.stale_reasons("toy-tiny", folder) == []
+    assert manifest["iterations"] == 20 and manifest["critic steps"] == 100
+    assert (folder / ".work" / "toy-tiny.pt").exists()     # kept: more iterations resume from it
+    before = (folder / "toy-tiny.pt").read_bytes()
+    again = rr.train_reference_run("toy-tiny", device="cpu", folder=folder, progress=False)
+    assert again == manifest and (folder / "toy-tiny.pt").read_bytes() == before
+
+
+def test_a_changed_module_or_setting_makes_a_run_stale(tiny_run, monkeypatch):
+    folder, manifest = tiny_run
+    path = folder / "toy-tiny.json"
+    edited = json.loads(path.read_text())
+    edited["code"]["modules"]["course_utils.training"] = "0" * 64
+    path.write_text(json.dumps(edited))
+    assert rr.stale_reasons("toy-tiny", folder) == ["course_utils.training changed since it was trained"]
+    path.write_text(json.dumps(manifest))
+    monkeypatch.setitem(rr.REFERENCE_RUNS["toy-tiny"], "iterations", 30)
+    assert rr.stale_reasons("toy-tiny", folder) == ["its settings differ from REFERENCE_RUNS"]
+
+
+def test_the_toy_runs_code_is_the_2d_modules_only():
+    modules = rr.module_digests_for("toy")
+    assert "course_utils.training" in modules and "course_utils.toy_gans" in modules
+    assert "course_utils.image_gans" not in modules and "course_utils.reference_runs" not in modules
+
+
+def test_a_corrupt_or_missing_run_is_refused_clearly(tiny_run, tmp_path):
+    folder, _ = tiny_run
+    weights = folder / "toy-tiny.pt"
+    weights.write_bytes(weights.read_bytes()[:-10])
+    with pytest.raises(ValueError, match="not the file its manifest describes"):
+        rr.load_reference_run("toy-tiny", folder=folder)
+    with pytest.raises(FileNotFoundError, match="python -m course_utils.reference_runs toy-tiny"):
+        rr.load_reference_run("toy-tiny", folder=tmp_path / "empty")
+    with pytest.raises(ValueError, match="unknown reference run"):
+        rr.load_reference_run("toy-nonsense")
+
+
+def test_the_command_refuses_unknown_names_and_lists_states(tiny_run, capsys):
+    folder, _ = tiny_run
+    with pytest.raises(SystemExit) as exit_info:
+        rr.main(["toy-nonsense", "--folder", str(folder)])
+    assert exit_info.value.code == 2
+    assert rr.main(["toy-tiny", "--list", "--folder", str(folder)]) == 0
+    assert "current" in capsys.readouterr().out
