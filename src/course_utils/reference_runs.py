@@ -13,7 +13,7 @@ Each run ``NAME`` leaves two files:
 
 - ``NAME.pt``: the final generator and critic (float32 state dicts) and the
   training history: the losses of every iteration and the evaluations (metrics,
-  samples) along the run;
+  samples) along the run (for the critics of Figure 1, the critic alone);
 - ``NAME.json``, its manifest: the command, the settings, the code version (the
   commit, and :func:`course_utils.provenance.code_digest` of every course_utils
   module the run's code imports), the device, the threads, the iterations, the
@@ -61,11 +61,16 @@ FORMAT = 1
 # The MNIST runs: the four variants of "Training on images", at one size. The
 # classifier behind the metrics is the cpu profile's (10 epochs).
 _MNIST = dict(source="embedded", width=16, latent_dim=64, lr_scale=4.0,
-              iterations=10_000, evaluate_every=400, classifier_epochs=10, seed=0)
+              iterations=14_000, evaluate_every=400, classifier_epochs=10, seed=0)
 # The 2-D runs of "Training on 2-D toys" (WGAN-GP with the λ of the authors'
 # toy script), which "Discriminator optimal transport" also uses.
 _TOY = dict(width=128, lr_scale=2.0, penalty_weight=0.1, iterations=5000,
             evaluate_every=250, samples=1000, seed=0)
+
+# The critics of Gulrajani et al.'s Figure 1(a) in "Keeping the critic Lipschitz":
+# trained against the fixed generator "data + unit Gaussian noise", clipped at
+# c = 0.01 or penalised with λ = 10 (3 × 256 units; the paper has 512).
+_CRITIC = dict(width=256, steps=3000, batch_size=256, lr=1e-3, samples=1000, seed=0)
 
 REFERENCE_RUNS: dict[str, dict] = {
     **{f"mnist-{algo}": dict(kind="mnist", algo=algo, **_MNIST)
@@ -73,13 +78,26 @@ REFERENCE_RUNS: dict[str, dict] = {
     **{f"toy-{dataset}-{variant}": dict(kind="toy", dataset=dataset, variant=variant, **_TOY)
        for dataset in ("8gaussians", "25gaussians", "swissroll")
        for variant in ("gan", "wgan", "wgan-gp", "sn-wgan")},
+    **{f"critic-{dataset}-{method}": dict(kind="critic", dataset=dataset, method=method, **_CRITIC)
+       for dataset in ("8gaussians", "25gaussians", "swissroll")
+       for method in ("clipping", "penalty")},
 }
 """Every reference run: its name and the settings that determine it."""
 
-_KIND_MODULE = {"mnist": "course_utils.image_gans", "toy": "course_utils.toy_gans"}
+# The modules whose code a run of each kind executes (with everything they import).
+_KIND_MODULES = {
+    "mnist": ("course_utils.image_gans",),
+    "toy": ("course_utils.toy_gans",),
+    "critic": ("course_utils.critic_fit",),
+}
 
 LOADED: dict[str, str] = {}
 """Runs loaded in this process, name → SHA-256 of the weights file (for the chapters' stamps)."""
+
+
+class _Critic(NamedTuple):
+    generator: None
+    critic: nn.Module
 
 
 class LoadedRun(NamedTuple):
@@ -112,8 +130,13 @@ def mnist_profile(settings: dict):
         classifier_epochs=settings["classifier_epochs"])
 
 
-def _build(settings: dict, device) -> tuple:
+def _build(settings: dict, device):
     """The untrained models of a run, as its kind builds them (and what else training needs)."""
+    if settings["kind"] == "critic":
+        from .models import critic_mlp
+        torch.manual_seed(settings["seed"])
+        critic = critic_mlp(width=settings["width"]).to(device)
+        return _Critic(None, critic)
     if settings["kind"] == "mnist":
         from .image_gans import build_variant
         gan = build_variant(settings["algo"], mnist_profile(settings), device,
@@ -131,6 +154,16 @@ def _train(name: str, settings: dict, device, checkpoint: Path, progress: bool) 
     """Train (or resume) one run; return its models, history and extra facts."""
     from .training import train_gan
     gan = _build(settings, device)
+    if settings["kind"] == "critic":
+        from .critic_fit import figure_one_critic
+        start = time.perf_counter()
+        critic, history = figure_one_critic(
+            settings["dataset"], settings["method"], width=settings["width"], steps=settings["steps"],
+            batch_size=settings["batch_size"], lr=settings["lr"], samples=settings["samples"],
+            seed=settings["seed"], device=device, progress=progress)
+        steps = settings["steps"]
+        history.update(iteration=[steps], critic_steps=[steps], time=[time.perf_counter() - start])
+        return None, critic, history, {}
     if settings["kind"] == "mnist":
         from .image_gans import digit_metrics, train_variant
         from .mnist_data import load_mnist
@@ -206,7 +239,10 @@ def _sha256(path: Path) -> str:
 
 def module_digests_for(kind: str) -> dict:
     """The code of a run of ``kind``: the digest of every course_utils module its module imports."""
-    return module_digests(package_imports(_KIND_MODULE[kind]))
+    modules = set()
+    for module in _KIND_MODULES[kind]:
+        modules.update(package_imports(module))
+    return module_digests(sorted(modules))
 
 
 def _code_version(settings: dict) -> dict:
@@ -275,7 +311,8 @@ def train_reference_run(name: str, *, device=None, folder: Path | None = None,
     wall = time.perf_counter() - wall
     weights = folder / f"{name}.pt"
     torch.save({"format": FORMAT, "name": name, "settings": settings,
-                "generator": {k: v.detach().cpu() for k, v in generator.state_dict().items()},
+                "generator": ({} if generator is None else
+                              {k: v.detach().cpu() for k, v in generator.state_dict().items()}),
                 "critic": {k: v.detach().cpu() for k, v in critic.state_dict().items()},
                 "history": _compact(history)}, weights)
     manifest = {
@@ -318,10 +355,12 @@ def load_reference_run(name: str, device=None, folder: Path | None = None) -> Lo
     state = torch.load(weights, map_location="cpu", weights_only=True)
     device = get_device(device)
     gan = _build(settings, device)
-    gan.generator.load_state_dict(state["generator"])
+    if gan.generator is not None:
+        gan.generator.load_state_dict(state["generator"])
+        gan.generator.eval()
     gan.critic.load_state_dict(state["critic"])
     LOADED[name] = digest
-    return LoadedRun(gan.generator.eval(), gan.critic.eval(), _expand(state["history"]), manifest)
+    return LoadedRun(gan.generator, gan.critic.eval(), _expand(state["history"]), manifest)
 
 
 def main(argv: list[str] | None = None) -> int:
