@@ -246,13 +246,24 @@ def module_digests_for(kind: str) -> dict:
 
 
 def _code_version(settings: dict) -> dict:
+    """The commit checked out, the run's modules that differ from it, and their digests.
+
+    The digests decide staleness; the commit (with any module edited since) says
+    where to find the code.
+    """
+    modules = module_digests_for(settings["kind"])
+    root = Path(__file__).resolve().parents[2]
+    files = [str(Path("src", *name.split("."))) for name in modules]
+    files = [f + ("/__init__.py" if (root / f).is_dir() else ".py") for f in files]
     try:
-        root = Path(__file__).resolve().parents[2]
         commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
                                 capture_output=True, text=True, check=True).stdout.strip()
+        status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", *files],
+                                capture_output=True, text=True, check=True).stdout
+        edited = sorted(line[3:] for line in status.splitlines())
     except (OSError, subprocess.CalledProcessError):
-        commit = None
-    return {"commit": commit, "modules": module_digests_for(settings["kind"])}
+        commit, edited = None, None
+    return {"commit": commit, "edited since the commit": edited, "modules": modules}
 
 
 def _final_metrics(history: dict) -> dict:
