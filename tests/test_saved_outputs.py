@@ -100,6 +100,21 @@ def test_code_digest_is_the_same_under_every_python_version():
 def test_the_stamped_chapters_can_be_copied_elsewhere(tmp_path):
     # Nothing in a stamp depends on where the repository lies.
     shutil.copytree(ROOT / "src", tmp_path / "src")
+    shutil.copytree(ROOT / "reference_runs", tmp_path / "reference_runs",
+                    ignore=shutil.ignore_patterns(".work", "*.pt"))   # the manifests name the weights
     chapter = CHAPTERS[0]
     nb = nbformat.read(chapter, as_version=4)
     assert stale_reasons(nb, tmp_path) == stale_reasons(nb, ROOT)
+
+
+def test_a_retrained_reference_run_makes_its_chapters_stale(tmp_path):
+    nb, _ = small_repository(tmp_path)
+    runs = tmp_path / "reference_runs"
+    runs.mkdir()
+    (runs / "toy-x.json").write_text('{"file": {"sha256": "aaa"}}')
+    nb.metadata[KEY] = make_stamp(nb, ["course_utils", "course_utils.maths"], tmp_path, {"toy-x": "aaa"})
+    assert stale_reasons(nb, tmp_path) == []
+    (runs / "toy-x.json").write_text('{"file": {"sha256": "bbb"}}')
+    assert stale_reasons(nb, tmp_path) == ["reference run toy-x was retrained"]
+    (runs / "toy-x.json").unlink()
+    assert stale_reasons(nb, tmp_path) == ["reference run toy-x no longer exists"]
