@@ -19,6 +19,9 @@ One module per idea; chapters import what they need:
 * :mod:`course_utils.image_metrics`  our digit classifier's features: Fréchet distance, precision/recall, coverage
 * :mod:`course_utils.dot`            Discriminator Optimal Transport: target- and latent-space DOT, K_eff
 * :mod:`course_utils.image_gans`     the MNIST variants, and ``python -m course_utils.image_gans`` to pre-train them
+* :mod:`course_utils.toy_gans`       the 2-D variants and what a run on a toy measures
+* :mod:`course_utils.reference_runs` the trained runs the book shows, and ``python -m course_utils.reference_runs``
+* :mod:`course_utils.provenance`     digests that tie saved outputs and reference runs to the code that made them
 """
 
 from .profiles import get_device, get_profile, seed_everything, start_chapter
