@@ -79,6 +79,20 @@ def test_a_changed_module_or_setting_makes_a_run_stale(tiny_run, monkeypatch):
     assert rr.stale_reasons("toy-tiny", folder) == ["its settings differ from REFERENCE_RUNS"]
 
 
+def test_a_history_survives_its_file_to_the_precision_stored():
+    fake = [torch.randn(4, 2), torch.randn(4, 2)]
+    history = {"iteration": [1, 2, 3], "critic_loss": [0.1, -1 / 3, 2.5e-7],
+               "metrics": {"iteration": [0, 2], "exact W1": [1 / 3, 0.25], "fake": fake}}
+    back = rr._expand(rr._compact(history))
+    assert back["iteration"] == [1, 2, 3]
+    # per-iteration series in float32: seven significant digits, not the float64 values
+    assert back["critic_loss"] == pytest.approx(history["critic_loss"], rel=1e-7)
+    assert back["critic_loss"] != history["critic_loss"]
+    # evaluations in float64, samples as they were
+    assert back["metrics"]["iteration"] == [0, 2] and back["metrics"]["exact W1"] == [1 / 3, 0.25]
+    assert all(torch.equal(a, b) for a, b in zip(back["metrics"]["fake"], fake))
+
+
 def test_the_toy_runs_code_is_the_2d_modules_only():
     modules = rr.module_digests_for("toy")
     assert "course_utils.training" in modules and "course_utils.toy_gans" in modules
