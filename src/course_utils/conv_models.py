@@ -26,7 +26,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .lipschitz import spectral_normalize
+from .lipschitz import MaxMin, spectral_normalize
 from .models import NORMS
 
 __all__ = ["dcgan_critic", "dcgan_generator"]
@@ -62,16 +62,23 @@ def dcgan_generator(latent_dim: int = 64, width: int = 32, batch_norm: bool = Tr
     )
 
 
-def dcgan_critic(width: int = 32, norm: str | None = None) -> nn.Sequential:
-    """images (n, 1, 28, 28) ↦ scores (n, 1), no output activation; see the module for ``norm``."""
+def dcgan_critic(width: int = 32, norm: str | None = None, activation: str = "leaky_relu") -> nn.Sequential:
+    """images (n, 1, 28, 28) ↦ scores (n, 1), no output activation; see the module for ``norm``.
+
+    ``activation``: ``"leaky_relu"`` (slope 0.2, DCGAN's) or ``"maxmin"``
+    (:class:`course_utils.lipschitz.MaxMin`, gradient-norm preserving).
+    """
     _check_size(width, "width")
+    if activation not in ("leaky_relu", "maxmin"):
+        raise ValueError(f"unknown activation {activation!r}: choose 'leaky_relu' or 'maxmin'")
+    act = (lambda: nn.LeakyReLU(0.2)) if activation == "leaky_relu" else MaxMin
     if norm not in NORMS:
         raise ValueError(f"unknown norm {norm!r}: choose one of {NORMS}")
     middle = {None: nn.Identity(), "spectral": nn.Identity(), "layer": nn.GroupNorm(1, 2 * width),
               "batch": nn.BatchNorm2d(2 * width)}[norm]
     critic = nn.Sequential(
-        nn.Conv2d(1, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
-        nn.Conv2d(width, 2 * width, 4, stride=2, padding=1), middle, nn.LeakyReLU(0.2),
+        nn.Conv2d(1, width, 4, stride=2, padding=1), act(),
+        nn.Conv2d(width, 2 * width, 4, stride=2, padding=1), middle, act(),
         nn.Flatten(), nn.Linear(2 * width * 7 * 7, 1),
     )
     return spectral_normalize(critic) if norm == "spectral" else critic

@@ -90,7 +90,10 @@ def build_variant(algo: str, profile: Profile, device: str | torch.device = "cpu
     # channels_last: the layout that oneDNN's (CPU) and cuDNN's convolution kernels run fastest in
     # (measured on 2 CPU cores: WGAN-GP iterations about 15 % faster; benchmarks/bench_mnist_loop.py).
     generator = dcgan_generator(latent_dim, width).to(device, memory_format=torch.channels_last)
-    critic = dcgan_critic(width, norm if critic_norm == "default" else critic_norm).to(
+    # SN-WGAN's critic: MaxMin activations, which keep the gradient's norm between its
+    # norm-1 layers (with LeakyReLU its slope stays far below 1 and it plateaus).
+    activation = "maxmin" if algo == "sn-wgan" else "leaky_relu"
+    critic = dcgan_critic(width, norm if critic_norm == "default" else critic_norm, activation).to(
         device, memory_format=torch.channels_last)
     loss, constraint, n_critic = {
         "dcgan": (NON_SATURATING, None, 1), "wgan": (WASSERSTEIN, WeightClipping(clip), 5),

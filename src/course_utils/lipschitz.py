@@ -34,7 +34,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrizations
 
-__all__ = ["GradientPenalty", "LipschitzConstraint", "SpectralNormalization", "WeightClipping",
+__all__ = ["GradientPenalty", "LipschitzConstraint", "MaxMin", "SpectralNormalization", "WeightClipping",
            "clip_weights", "estimate_lipschitz", "gradient_penalty", "largest_quotient",
            "max_gradient_norm", "operator_norm", "spectral_normalize", "uses_batch_norm"]
 
@@ -115,6 +115,25 @@ def spectral_normalize(module: nn.Module, n_power_iterations: int = 1) -> nn.Mod
             if not parametrizations.parametrize.is_parametrized(layer, "weight"):
                 parametrizations.spectral_norm(layer, n_power_iterations=n_power_iterations)
     return module
+
+
+class MaxMin(nn.Module):
+    """(a, b) ↦ (max(a, b), min(a, b)) over the two halves of the channels (dimension 1).
+
+    GroupSort with groups of 2 (Anil, Lucas & Grosse, *Sorting out Lipschitz function
+    approximation*, ICML 2019). It only permutes its input, so wherever it is
+    differentiable its Jacobian is a permutation matrix and it keeps the norm of the
+    gradient that passes through it. ReLU and LeakyReLU shrink that norm (they zero or
+    scale part of it), so a network of norm-1 layers (spectral normalisation) with
+    them has a slope well below 1, which limits what its critic can represent; with
+    MaxMin, the same layers can reach slope 1.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim < 2 or x.shape[1] % 2:
+            raise ValueError(f"MaxMin needs an even number of channels in dimension 1, got shape {tuple(x.shape)}")
+        a, b = x.chunk(2, dim=1)
+        return torch.cat([torch.maximum(a, b), torch.minimum(a, b)], dim=1)
 
 
 def max_gradient_norm(f: nn.Module, points: torch.Tensor, batch_size: int = 4096) -> float:

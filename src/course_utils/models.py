@@ -23,16 +23,23 @@ from __future__ import annotations
 
 from torch import nn
 
-from .lipschitz import spectral_normalize
+from .lipschitz import MaxMin, spectral_normalize
 
 __all__ = ["critic_mlp", "generator_mlp", "mlp"]
 
 NORMS = (None, "layer", "batch", "spectral")
 
 
+ACTIVATIONS = {"relu": nn.ReLU, "maxmin": MaxMin}
+
+
 def mlp(in_features: int, out_features: int, width: int = 512, depth: int = 3,
-        norm: str | None = None) -> nn.Sequential:
-    """``depth`` hidden layers Linear → [norm] → ReLU of ``width`` units, then a Linear output."""
+        norm: str | None = None, activation: str = "relu") -> nn.Sequential:
+    """``depth`` hidden layers Linear → [norm] → activation of ``width`` units, then a Linear output.
+
+    ``activation`` is ``"relu"`` or ``"maxmin"`` (:class:`course_utils.lipschitz.MaxMin`,
+    gradient-norm preserving: the choice for a spectrally normalised critic).
+    """
     for label, value in (("in_features", in_features), ("out_features", out_features), ("width", width)):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ValueError(f"{label} must be a positive integer, got {value!r}")
@@ -40,6 +47,8 @@ def mlp(in_features: int, out_features: int, width: int = 512, depth: int = 3,
         raise ValueError(f"depth must be a non-negative integer, got {depth!r}")
     if norm not in NORMS:
         raise ValueError(f"unknown norm {norm!r}: choose one of {NORMS}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}: choose one of {tuple(ACTIVATIONS)}")
     layers: list[nn.Module] = []
     size = in_features
     for _ in range(depth):
@@ -48,16 +57,17 @@ def mlp(in_features: int, out_features: int, width: int = 512, depth: int = 3,
             layers.append(nn.LayerNorm(width))
         elif norm == "batch":
             layers.append(nn.BatchNorm1d(width))
-        layers.append(nn.ReLU())
+        layers.append(ACTIVATIONS[activation]())
         size = width
     layers.append(nn.Linear(size, out_features))
     model = nn.Sequential(*layers)
     return spectral_normalize(model) if norm == "spectral" else model
 
 
-def critic_mlp(in_features: int = 2, width: int = 512, depth: int = 3, norm: str | None = None) -> nn.Sequential:
+def critic_mlp(in_features: int = 2, width: int = 512, depth: int = 3, norm: str | None = None,
+               activation: str = "relu") -> nn.Sequential:
     """A critic f: R^d → R (no output activation). See :func:`mlp`."""
-    return mlp(in_features, 1, width, depth, norm)
+    return mlp(in_features, 1, width, depth, norm, activation)
 
 
 def generator_mlp(latent_dim: int = 2, out_features: int = 2, width: int = 512, depth: int = 3,

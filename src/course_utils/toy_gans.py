@@ -81,7 +81,8 @@ def build_toy_variant(variant: str, *, width: int, lr_scale: float = 1.0,
     norm = "spectral" if variant == "sn-wgan" else None
     torch.manual_seed(seed)
     generator = generator_mlp(latent_dim=2, width=width).to(device)
-    critic = critic_mlp(width=width, norm=norm).to(device)
+    activation = "maxmin" if variant == "sn-wgan" else "relu"   # see image_gans.build_variant
+    critic = critic_mlp(width=width, norm=norm, activation=activation).to(device)
     g_opt, c_opt = paper_optimizers(loss, constraint, generator, critic,
                                     lr_scale=lr_scale)
     return ToyGAN(variant, generator, critic, loss, constraint, g_opt, c_opt)
