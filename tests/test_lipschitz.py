@@ -141,3 +141,43 @@ def test_spectral_normalisation_makes_each_layer_norm_one():
     assert max_gradient_norm(critic, torch.randn(500, 2) * 3) <= 1 + 1e-3
     spectral_normalize(critic)  # idempotent: no second parametrisation
     assert len(critic[0].parametrizations.weight) == 1
+
+
+def test_maxmin_keeps_the_gradient_norm_and_relu_does_not():
+    from course_utils.lipschitz import MaxMin
+    x = torch.randn(64, 8, 5, 5, requires_grad=True)
+    upstream = torch.randn(64, 8, 5, 5)
+    (MaxMin()(x) * upstream).sum().backward()
+    assert torch.allclose(x.grad.flatten(1).norm(dim=1), upstream.flatten(1).norm(dim=1))
+    y = x.detach().requires_grad_(True)
+    (torch.relu(y) * upstream).sum().backward()
+    assert (y.grad.flatten(1).norm(dim=1) < upstream.flatten(1).norm(dim=1)).all()
+    # a permutation of its input: same values, sorted within each pair of channels
+    out = MaxMin()(x.detach())
+    assert torch.equal(out.sort(dim=1).values, x.detach().sort(dim=1).values)
+    assert (out[:, :4] >= out[:, 4:]).all()
+
+
+def test_maxmin_refuses_an_odd_number_of_channels():
+    from course_utils.lipschitz import MaxMin
+    with pytest.raises(ValueError, match="even number of channels"):
+        MaxMin()(torch.randn(3, 5))
+
+
+def test_a_spectrally_normalised_maxmin_critic_can_be_steeper_than_its_relu_twin():
+    # Same norm-1 layers, two activations: with MaxMin the slope along random
+    # directions is larger, as the layers' norms allow (Anil et al. 2019).
+    from course_utils.lipschitz import max_gradient_norm
+    from course_utils.models import critic_mlp
+    torch.manual_seed(0)
+    relu = critic_mlp(width=64, norm="spectral")
+    maxmin = critic_mlp(width=64, norm="spectral", activation="maxmin")
+    maxmin.load_state_dict(relu.state_dict())
+    points = torch.randn(512, 2)
+    for critic in (relu, maxmin):      # converge the power iterations
+        critic.train()
+        for _ in range(50):
+            critic(points)
+        critic.eval()
+    assert max_gradient_norm(maxmin, points) > max_gradient_norm(relu, points)
+    assert max_gradient_norm(maxmin, points) <= 1.0 + 1e-3

@@ -29,3 +29,8 @@ def test_bad_inputs():
         critic_mlp(width=0)
     with pytest.raises(ValueError, match="depth must be a non-negative integer"):
         critic_mlp(depth=-1)
+
+
+def test_unknown_activation_is_refused():
+    with pytest.raises(ValueError, match="unknown activation 'tanh'"):
+        critic_mlp(activation="tanh")
