@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from course_utils.gan_losses import NON_SATURATING, WASSERSTEIN
-from course_utils.lipschitz import GradientPenalty, SpectralNormalization, WeightClipping
+from course_utils.lipschitz import GradientPenalty, MaxMin, SpectralNormalization, WeightClipping
 from course_utils.profiles import get_profile
 from course_utils.image_gans import ALGORITHMS, build_variant, checkpoint_path, main
 from course_utils.training import load_checkpoint
@@ -32,6 +32,16 @@ def test_variants_have_their_papers_settings():
     assert build_variant("wgan-gp", CI).generator_optimizer.defaults["lr"] == pytest.approx(1e-4 * CI.mnist_lr_scale)
     with pytest.raises(ValueError, match="unknown algorithm"):
         build_variant("began", CI)
+
+
+def test_only_the_spectrally_normalised_critics_use_maxmin():
+    from course_utils.toy_gans import TOY_VARIANTS, build_toy_variant
+    for algo in ALGORITHMS:
+        critic = build_variant(algo, CI).critic
+        assert any(isinstance(m, MaxMin) for m in critic.modules()) == (algo == "sn-wgan"), algo
+    for variant in TOY_VARIANTS:
+        critic = build_toy_variant(variant, width=16).critic
+        assert any(isinstance(m, MaxMin) for m in critic.modules()) == (variant == "sn-wgan"), variant
 
 
 def test_variants_store_convolutions_channels_last_with_the_same_values():
