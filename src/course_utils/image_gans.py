@@ -16,6 +16,9 @@ wgan-gp    WASSERSTEIN     GradientPenalty(10)    Adam 1e-4, β = (0.5, 0.9) (co
 sn-wgan    WASSERSTEIN     SpectralNormalization  Adam 1e-4, β = (0.5, 0.9)        5
 =========  ==============  =====================  ===============================  ========
 
+The critics are :func:`course_utils.conv_models.dcgan_critic` with LeakyReLU, except
+SN-WGAN's, with MaxMin (:class:`course_utils.lipschitz.MaxMin`).
+
 A run writes ``mnist-<algo>-<profile>.pt`` into its checkpoint folder every
 ``checkpoint_every`` iterations; running again resumes it, and a finished run is
 loaded instead of retrained. The chapter "Training on images" looks for these
