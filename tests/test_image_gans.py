@@ -9,6 +9,7 @@ from course_utils.gan_losses import NON_SATURATING, WASSERSTEIN
 from course_utils.lipschitz import GradientPenalty, MaxMin, SpectralNormalization, WeightClipping
 from course_utils.profiles import get_profile
 from course_utils.image_gans import ALGORITHMS, build_variant, checkpoint_path, main
+from course_utils.toy_gans import TOY_VARIANTS, build_toy_variant
 from course_utils.training import load_checkpoint
 
 CI = get_profile("ci")
@@ -35,7 +36,6 @@ def test_variants_have_their_papers_settings():
 
 
 def test_only_the_spectrally_normalised_critics_use_maxmin():
-    from course_utils.toy_gans import TOY_VARIANTS, build_toy_variant
     for algo in ALGORITHMS:
         critic = build_variant(algo, CI).critic
         assert any(isinstance(m, MaxMin) for m in critic.modules()) == (algo == "sn-wgan"), algo

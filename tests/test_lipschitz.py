@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from course_utils.lipschitz import (
-    clip_weights, estimate_lipschitz, gradient_penalty, max_gradient_norm, spectral_normalize,
+    MaxMin, clip_weights, estimate_lipschitz, gradient_penalty, max_gradient_norm, spectral_normalize,
 )
 from course_utils.models import critic_mlp
 
@@ -144,7 +144,6 @@ def test_spectral_normalisation_makes_each_layer_norm_one():
 
 
 def test_maxmin_keeps_the_gradient_norm_and_relu_does_not():
-    from course_utils.lipschitz import MaxMin
     x = torch.randn(64, 8, 5, 5, requires_grad=True)
     upstream = torch.randn(64, 8, 5, 5)
     (MaxMin()(x) * upstream).sum().backward()
@@ -159,7 +158,6 @@ def test_maxmin_keeps_the_gradient_norm_and_relu_does_not():
 
 
 def test_maxmin_refuses_an_odd_number_of_channels():
-    from course_utils.lipschitz import MaxMin
     with pytest.raises(ValueError, match="even number of channels"):
         MaxMin()(torch.randn(3, 5))
 
@@ -167,8 +165,6 @@ def test_maxmin_refuses_an_odd_number_of_channels():
 def test_a_spectrally_normalised_maxmin_critic_can_be_steeper_than_its_relu_twin():
     # Same norm-1 layers, two activations: with MaxMin the slope along random
     # directions is larger, as the layers' norms allow (Anil et al. 2019).
-    from course_utils.lipschitz import max_gradient_norm
-    from course_utils.models import critic_mlp
     torch.manual_seed(0)
     relu = critic_mlp(width=64, norm="spectral")
     maxmin = critic_mlp(width=64, norm="spectral", activation="maxmin")
