@@ -81,9 +81,12 @@ def test_a_changed_module_or_setting_makes_a_run_stale(tiny_run, monkeypatch):
 
 def test_a_history_survives_its_file_to_the_precision_stored():
     fake = [torch.randn(4, 2), torch.randn(4, 2)]
+    surface = [torch.randn(3, 3), torch.randn(3, 3)]
     history = {"iteration": [1, 2, 3], "critic_loss": [0.1, -1 / 3, 2.5e-7],
-               "metrics": {"iteration": [0, 2], "exact W1": [1 / 3, 0.25], "fake": fake}}
-    back = rr._expand(rr._compact(history))
+               "metrics": {"iteration": [0, 2], "exact W1": [1 / 3, 0.25], "fake": fake,
+                           "surface": surface}}
+    stored = rr._compact(history)
+    back = rr._expand(stored)
     assert back["iteration"] == [1, 2, 3]
     # per-iteration series in float32: seven significant digits, not the float64 values
     assert back["critic_loss"] == pytest.approx(history["critic_loss"], rel=1e-7)
@@ -91,6 +94,16 @@ def test_a_history_survives_its_file_to_the_precision_stored():
     # evaluations in float64, samples as they were
     assert back["metrics"]["iteration"] == [0, 2] and back["metrics"]["exact W1"] == [1 / 3, 0.25]
     assert all(torch.equal(a, b) for a, b in zip(back["metrics"]["fake"], fake))
+    # the critic's surfaces, only drawn, in float16 on disk and float32 again when loaded
+    assert stored["metrics"]["surface"].dtype == torch.float16
+    assert all(b.dtype == torch.float32 and torch.allclose(a, b, rtol=1e-3, atol=1e-3)
+               and not torch.equal(a, b) for a, b in zip(surface, back["metrics"]["surface"]))
+
+
+def test_the_committed_runs_fit_in_30_megabytes():
+    files = [rr.reference_dir() / f"{name}.{ext}" for name in NAMES for ext in ("pt", "json")]
+    total = sum(path.stat().st_size for path in files)
+    assert total <= 30e6, f"the reference runs take {total / 1e6:.1f} MB, over the 30 MB budget"
 
 
 def test_the_toy_runs_code_is_the_2d_modules_only():
