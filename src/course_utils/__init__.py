@@ -6,6 +6,8 @@ One module per idea; chapters import what they need:
 * :mod:`course_utils.distances`      TV, KL, JS and W1: definitions, estimators, closed forms
 * :mod:`course_utils.parallel_lines` the toy P0 = (0, Z) against Pθ = (θ, Z)
 * :mod:`course_utils.sliders`        sliders that work live in Jupyter and in the static book
+* :mod:`course_utils.figures`        the book's figure style: column width, fonts, resolution
+* :mod:`course_utils.tables`         results as rendered (Markdown) tables
 * :mod:`course_utils.optimal_transport` exact W_p (POT) and the dual linear program of W1
 * :mod:`course_utils.toy_data`       8 Gaussians, 25 Gaussians and the Swiss roll
 * :mod:`course_utils.models`         critic and generator MLPs

@@ -35,6 +35,8 @@ def constraint_explorer(values: Sequence[float], surfaces: Mapping, histograms: 
     """
     import matplotlib.pyplot as plt
 
+    from .figures import TEXT_WIDTH
+
     values = list(values)
     if not values or any(v not in surfaces or v not in histograms for v in values):
         raise ValueError("surfaces and histograms need one entry per slider value")
@@ -46,11 +48,14 @@ def constraint_explorer(values: Sequence[float], surfaces: Mapping, histograms: 
         data = np.clip(np.asarray(histograms[v], dtype=float).ravel(), edges[0], edges[-1] - 1e-12)
         return np.histogram(data, bins=edges)[0] / max(1, data.size)
 
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+    # The critic and its histogram side by side, the estimates across the column below them.
+    fig = plt.figure(figsize=(TEXT_WIDTH, 5.6), layout="constrained")
+    grid = fig.add_gridspec(2, 2, height_ratios=[1.15, 1])
+    axes = [fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1]), fig.add_subplot(grid[1, :])]
     image = axes[0].imshow(surfaces[values[0]], origin="lower", extent=extent, cmap="viridis")
     axes[0].scatter(*np.asarray(fake)[:shown].T, s=2, color="C1")
     axes[0].scatter(*np.asarray(real)[:shown].T, s=2, color="w")
-    title = axes[0].set_title("")
+    title = fig.suptitle("")
     bars = axes[1].bar(edges[:-1], shares(values[0]), width=np.diff(edges), align="edge", color="C0")
     axes[1].set(xlabel=histogram_label, ylabel="share", ylim=(0, 1))
     for label, curve in curves.items():
@@ -63,7 +68,6 @@ def constraint_explorer(values: Sequence[float], surfaces: Mapping, histograms: 
     else:
         axes[2].set(xticks=positions, xticklabels=[f"{v:g}" for v in values])
     axes[2].legend(fontsize=8)
-    fig.tight_layout()
 
     def update(v):
         i = values.index(v)

@@ -131,8 +131,11 @@ def theta_explorer(n: int, rng: np.random.Generator, bin_width: float = 0.1, sho
     base = sample_parallel_lines(0.0, n, rng)
     target_z = rng.uniform(0.0, 1.0, n)
 
-    fig, (ax_pts, ax_val) = plt.subplots(1, 2, figsize=(8.5, 3.6), gridspec_kw={"width_ratios": [1, 1.25]})
-    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.14, top=0.88, wspace=0.22)
+    from .figures import TEXT_WIDTH
+
+    fig, (ax_pts, ax_val) = plt.subplots(1, 2, figsize=(TEXT_WIDTH, 3.6),
+                                         gridspec_kw={"width_ratios": [1, 1.5]})
+    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.14, top=0.88, wspace=0.2)
     lo, hi = theta_range
     ax_pts.set(xlim=(lo - 0.15, hi + 0.15), ylim=(-0.05, 1.05), xlabel="$x_1$", ylabel="$x_2$")
     links = LineCollection([], colors="0.6", linewidths=0.8, zorder=1)
@@ -153,7 +156,7 @@ def theta_explorer(n: int, rng: np.random.Generator, bin_width: float = 0.1, sho
     # The table of values: labels drawn once, only the numbers change with θ.
     names = ("W1", "JS", "KL", "TV")
     box = {"boxstyle": "round", "fc": "white", "ec": "0.7"}
-    left, middle, right = 0.61, 0.79, 0.975  # label column, right edges of the two columns
+    left, middle, right = 0.56, 0.77, 0.975  # label column, right edges of the two columns
     ax_val.add_patch(FancyBboxPatch((left - 0.01, 0.03), right - left + 0.02, 0.275,
                                     boxstyle="round,pad=0.01", transform=ax_val.transAxes,
                                     fc="white", ec="0.7", zorder=3))

@@ -30,6 +30,8 @@ from matplotlib import animation
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
+from .figures import SCREEN_DPI
+
 __all__ = ["SliderFigure", "slider_figure"]
 
 _CDN_STYLESHEET = re.compile(r'<link rel="stylesheet"\s+href="https?://[^"]*"\s*/?>\s*')
@@ -129,7 +131,7 @@ class SliderFigure:
 
 def slider_figure(fig, update: Callable[[float], Iterable | None], values: Sequence[float], *,
                   description: str = "θ", value: float | None = None,
-                  fmt: str = "{:.2f}", dpi: int = 72) -> SliderFigure:
+                  fmt: str = "{:.2f}", dpi: int = SCREEN_DPI) -> SliderFigure:
     """Build a live slider and its static twin from one plotting function.
 
     ``update(v)`` must redraw ``fig`` for the slider value ``v`` by changing its
@@ -139,6 +141,9 @@ def slider_figure(fig, update: Callable[[float], Iterable | None], values: Seque
     The artists it does not return must not change. ``values`` are the slider's
     positions, in order: the static page holds one frame per value, so keep
     them to a few dozen. ``value`` is where the live slider starts.
+
+    The static frames are drawn at ``dpi`` pixels per inch and shown at that size: at
+    the default, a figure :data:`~course_utils.figures.TEXT_WIDTH` wide fills the text column.
 
     The figure is closed (``plt.close``) so that the inline backend does not
     show a third, static copy of it.
