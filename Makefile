@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 VENDOR := _assets/vendor
 
-.PHONY: book book-saved test setup notebooks check-site check-live bench clean
+.PHONY: book book-saved test setup notebooks handout check-site check-live bench clean
 
 book: setup $(VENDOR)/.installed
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
@@ -44,6 +44,11 @@ $(VENDOR)/.installed: scripts/install_web_assets.sh
 # the course_utils modules they import changed), save their outputs and stamp them.
 notebooks: setup
 	$(BIN)/python scripts/execute_notebooks.py --stale book/*.ipynb
+
+# The students' version of every chapter, without the exercises' solutions, in _build/handout/;
+# fails if a solution's text, code or output is left in it.
+handout: setup
+	$(BIN)/python scripts/make_handout.py
 
 # Open the built book in headless Chromium with no network: pages, math, the static slider.
 check-site: setup
