@@ -4,7 +4,10 @@ For every page of the book: it loads, with no failed local request and no JavaSc
 error; MathJax has typeset every formula without an error (no "Math input error"
 box) and left no raw TeX in the prose (no `$`, `\\(`, `$$` or TeX command a reader
 would see); every image has loaded; no capitalised word is doubled ("Theorem Theorem
-1", which a cross-reference with its own prefix gives). On every chapter, each
+1", which a cross-reference with its own prefix gives). At 1280 px, nothing visible in the
+text column is wider than it: no printed line scrolls, no table sticks out, and no figure
+is shrunk below 95 % of its width (its fonts would shrink with it); code cells wider than
+the column scroll sideways and are counted. On every chapter, each
 precomputed slider (a matplotlib JavaScript animation) shows a different frame after
 its slider is moved. Requests to any other host are blocked and reported: the book
 must not need them.
@@ -99,6 +102,49 @@ def check_images(page, name: str, problems: list[str]) -> None:
         problems.append(f"{name}: image did not load ({src!r})")
 
 
+def check_layout(page, name: str, problems: list[str]) -> int:
+    """Visible printed lines, tables and figures fit the text column.
+
+    Returns how many blocks were checked and how many visible code cells are wider than the
+    column (they scroll sideways: reported, not counted as problems)."""
+    found = page.evaluate("""() => {
+        const article = document.querySelector('article') || document.body;
+        const visible = el => el.offsetParent !== null && el.getBoundingClientRect().width > 0;
+        const wide = [];
+        let checked = 0;
+        let code = 0;
+        for (const el of article.querySelectorAll('pre')) {
+            if (!visible(el)) continue;
+            checked++;
+            if (el.scrollWidth <= el.clientWidth + 1) continue;
+            if (el.closest('.cell_input')) { code++; continue; }   // code scrolls: reported, not a problem
+            const longest = el.innerText.split('\\n').reduce((a, b) => b.length > a.length ? b : a, '');
+            wide.push(`a printed line is wider than the column by ${el.scrollWidth - el.clientWidth} px: `
+                      + JSON.stringify(longest.slice(0, 60)));
+        }
+        for (const el of article.querySelectorAll('table')) {
+            if (!visible(el)) continue;
+            checked++;
+            const box = el.parentElement;
+            if (el.getBoundingClientRect().width > box.clientWidth + 1)
+                wide.push(`a table is ${Math.round(el.getBoundingClientRect().width)} px wide in ${box.clientWidth} px: `
+                          + JSON.stringify(el.innerText.slice(0, 50)));
+        }
+        for (const img of article.querySelectorAll('img')) {
+            if (!visible(img) || !img.naturalWidth) continue;
+            checked++;
+            const meant = parseFloat(img.getAttribute('width')) || img.naturalWidth;
+            const shown = img.getBoundingClientRect().width;
+            if (shown < 0.95 * meant)
+                wide.push(`a figure is shown at ${Math.round(100 * shown / meant)} % of its width (${Math.round(shown)} of ${Math.round(meant)} px)`);
+        }
+        return [checked, wide, code];
+    }""")
+    checked, wide, code = found
+    problems += [f"{name}: {w}" for w in wide]
+    return checked, code
+
+
 def check_sliders(page, name: str, shots: Path | None, problems: list[str]) -> int:
     animations = page.locator("div.animation")
     for i in range(animations.count()):
@@ -167,6 +213,8 @@ def main() -> int:
             title = page.title()
             line = f"{path}: '{title}', {check_math(page, name, problems)} formulas typeset"
             check_images(page, name, problems)
+            checked, code = check_layout(page, name, problems)
+            line += f", {checked} blocks checked against the column ({code} visible code cell(s) scroll)"
             if path in chapters:
                 line += f", {check_sliders(page, name, args.screenshots, problems)} slider(s) moved"
             if args.screenshots:
