@@ -109,7 +109,9 @@ def check_layout(page, name: str, problems: list[str]) -> int:
     column (they scroll sideways: reported, not counted as problems)."""
     found = page.evaluate("""() => {
         const article = document.querySelector('article') || document.body;
-        const visible = el => el.offsetParent !== null && el.getBoundingClientRect().width > 0;
+        // Inside a closed <details> (a folded cell, a solution's dropdown) nothing is shown.
+        const visible = el => el.offsetParent !== null && el.getBoundingClientRect().width > 0
+                              && !el.closest('details:not([open])') && el.innerText.trim() !== '';
         const wide = [];
         let checked = 0;
         let code = 0;
@@ -133,7 +135,7 @@ def check_layout(page, name: str, problems: list[str]) -> int:
         for (const img of article.querySelectorAll('img')) {
             if (!visible(img) || !img.naturalWidth) continue;
             checked++;
-            const meant = parseFloat(img.getAttribute('width')) || img.naturalWidth;
+            const meant = parseFloat(img.style.width) || parseFloat(img.getAttribute('width')) || img.naturalWidth;
             const shown = img.getBoundingClientRect().width;
             if (shown < 0.95 * meant)
                 wide.push(`a figure is shown at ${Math.round(100 * shown / meant)} % of its width (${Math.round(shown)} of ${Math.round(meant)} px)`);

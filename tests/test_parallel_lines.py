@@ -74,8 +74,10 @@ def test_theta_explorer_shows_the_values_it_computes():
     changed = update(0.5)
     texts = [a.get_text() for a in changed if hasattr(a, "get_text")]
     assert "θ = +0.50" in texts
-    exact_column = next(t for t in texts if t.startswith("\n0.500"))
-    assert exact_column.split("\n")[1:] == ["0.500", "0.693", "inf", "1.000"]
+    values = next(t for t in texts if t.startswith("exact"))
+    exact, sampled = values.split("\n")
+    assert exact.split() == ["exact", "W1", "0.500", "JS", "0.693", "KL", "inf", "TV", "1.000"]
+    assert sampled.split()[:2] == ["sampled", "W1"] and float(sampled.split()[2]) >= 0.5
     links = next(a for a in changed if a.__class__.__name__ == "LineCollection")
     segments = links.get_segments()
     assert len(segments) == 20

@@ -1,34 +1,33 @@
 """The book's figure style: every figure sized for the text column, with fonts readable there.
 
 The rendered book's text column is about 690 px wide in a 1280 px window. A figure
-:data:`TEXT_WIDTH` inches wide fits it at :data:`SCREEN_DPI` pixels per inch, where a
-font of 10 pt is 14 px on screen, like the text around it. Saved images are drawn at
-:data:`FIGURE_DPI` for sharpness and scaled down to the column by the browser, so their
-fonts keep that size; slider frames are drawn at :data:`SCREEN_DPI` and shown as they are.
-A figure wider than the column would be shrunk, and its fonts with it: lay several panels
-out in rows rather than widen the figure.
+:data:`TEXT_WIDTH` inches wide fills it at :data:`SCREEN_DPI` pixels per inch, where a
+font of 10 pt is 14 px on screen, like the text around it. In a notebook,
+:func:`use_book_style` has figures saved at twice that resolution for sharp lines
+(IPython's "retina" format) and shown at :data:`SCREEN_DPI`: the output carries its
+display width, which the book and Jupyter both use. Slider frames are drawn at
+:data:`SCREEN_DPI` and shown as they are. A figure wider than the column would be
+shrunk, and its fonts with it: lay several panels out in rows rather than widen the figure.
 
-:func:`start_chapter <course_utils.profiles.start_chapter>` applies :data:`BOOK_STYLE`, so
-``plt.subplots()`` gives a column-wide figure in every chapter; :func:`column_subplots`
-gives one of a chosen height.
+Every chapter calls :func:`use_book_style` in its first cell; :func:`column_subplots`
+gives a column-wide figure of a chosen height.
 """
 
 from __future__ import annotations
 
 import matplotlib as mpl
 
-__all__ = ["BOOK_STYLE", "FIGURE_DPI", "MIN_FONT_SIZE", "SCREEN_DPI", "TEXT_WIDTH",
-           "column_subplots", "use_book_style"]
+__all__ = ["BOOK_STYLE", "MIN_FONT_SIZE", "SCREEN_DPI", "TEXT_WIDTH", "column_subplots",
+           "use_book_style"]
 
 TEXT_WIDTH = 6.8     # inches: the text column at SCREEN_DPI
 SCREEN_DPI = 100     # pixels per inch at which a figure's fonts show at their nominal size
-FIGURE_DPI = 150     # pixels per inch of saved images, shown scaled by SCREEN_DPI / FIGURE_DPI
 MIN_FONT_SIZE = 8    # points: the smallest text a figure may carry (11 px on screen)
 
 BOOK_STYLE = {
     "figure.figsize": (TEXT_WIDTH, 3.2),
-    "figure.dpi": FIGURE_DPI,         # the inline backend saves figures at the figure's dpi
-    "savefig.dpi": FIGURE_DPI,
+    "figure.dpi": SCREEN_DPI,
+    "savefig.dpi": 2 * SCREEN_DPI,
     "font.size": 10,
     "axes.titlesize": 10,
     "axes.labelsize": 10,
@@ -37,14 +36,22 @@ BOOK_STYLE = {
     "legend.fontsize": 9,
     "legend.title_fontsize": 9,
     "figure.titlesize": 11,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
+    "savefig.pad_inches": 0.03,       # the margin a tight crop adds: a column-wide figure stays in the column
 }
 
 
 def use_book_style() -> None:
-    """Apply :data:`BOOK_STYLE` to every figure drawn from now on."""
+    """Apply :data:`BOOK_STYLE` to every figure drawn from now on; in IPython, show
+    figures at :data:`SCREEN_DPI` from images of twice that resolution."""
     mpl.rcParams.update(BOOK_STYLE)
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    if get_ipython() is not None:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("retina")
 
 
 def column_subplots(nrows: int = 1, ncols: int = 1, *, height: float | None = None, **kwargs):

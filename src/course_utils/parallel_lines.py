@@ -124,7 +124,6 @@ def theta_explorer(n: int, rng: np.random.Generator, bin_width: float = 0.1, sho
     """
     import matplotlib.pyplot as plt
     from matplotlib.collections import LineCollection
-    from matplotlib.patches import FancyBboxPatch
 
     from .distances import histogram_divergences
 
@@ -133,42 +132,36 @@ def theta_explorer(n: int, rng: np.random.Generator, bin_width: float = 0.1, sho
 
     from .figures import TEXT_WIDTH
 
-    fig, (ax_pts, ax_val) = plt.subplots(1, 2, figsize=(TEXT_WIDTH, 3.6),
+    # The points and the curves side by side; under them, the values at θ as two lines of text
+    # (inside the curves' panel they would cover a curve for some θ).
+    fig, (ax_pts, ax_val) = plt.subplots(1, 2, figsize=(TEXT_WIDTH, 4.0),
                                          gridspec_kw={"width_ratios": [1, 1.5]})
-    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.14, top=0.88, wspace=0.2)
+    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.25, top=0.86, wspace=0.2)
     lo, hi = theta_range
     ax_pts.set(xlim=(lo - 0.15, hi + 0.15), ylim=(-0.05, 1.05), xlabel="$x_1$", ylabel="$x_2$")
     links = LineCollection([], colors="0.6", linewidths=0.8, zorder=1)
     ax_pts.add_collection(links)
     ax_pts.plot(base[:, 0], base[:, 1], "o", ms=2.5, color="C0", label=r"$P_0$", zorder=2)
     (moving,) = ax_pts.plot([], [], "o", ms=2.5, color="C3", label=r"$P_\theta$", zorder=2)
-    ax_pts.legend(loc="upper left", fontsize=8, framealpha=0.9)
+    # Above the panel, where no point can go.
+    ax_pts.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, frameon=False,
+                  borderaxespad=0.1, handletextpad=0.2)
 
     grid = np.linspace(lo, hi, 401)
     for name, color, label in (("W1", "C0", r"$W_1 = |\theta|$"), ("JS", "C1", "JS"), ("TV", "C2", "TV")):
         plot_closed_form(ax_val, name, grid, color=color, label=label)
-    ax_val.set(xlim=(lo, hi), ylim=(-0.05, 1.25), xlabel=r"$\theta$")
+    ax_val.set(xlim=(lo, hi), ylim=(-0.05, 1.25), xlabel=r"$\theta$",
+               xticks=np.linspace(lo, hi, 5))
     marker = ax_val.axvline(0.0, color="0.3", lw=0.8, ls="--")
     (estimates,) = ax_val.plot([], [], "kx", ms=7, mew=1.5, label="sampled")
-    ax_val.legend(loc="upper left", fontsize=8, ncol=2)
+    ax_val.legend(loc="upper center", ncol=4, fontsize=8, handlelength=1.2, columnspacing=0.8)
     fig.suptitle(f"P0 = (0, Z) against Pθ = (θ, Z), Z ~ U[0, 1], {n} points each", fontsize=11)
 
-    # The table of values: labels drawn once, only the numbers change with θ.
     names = ("W1", "JS", "KL", "TV")
-    box = {"boxstyle": "round", "fc": "white", "ec": "0.7"}
-    left, middle, right = 0.56, 0.77, 0.975  # label column, right edges of the two columns
-    ax_val.add_patch(FancyBboxPatch((left - 0.01, 0.03), right - left + 0.02, 0.275,
-                                    boxstyle="round,pad=0.01", transform=ax_val.transAxes,
-                                    fc="white", ec="0.7", zorder=3))
-    text = {"transform": ax_val.transAxes, "va": "bottom", "family": "monospace", "fontsize": 8.5,
-            "zorder": 4}
-    ax_val.text(left, 0.03, "\n".join([""] + list(names)), ha="left", **text)
-    ax_val.text(middle, 0.03, "\n".join(["exact"] + [""] * 4), ha="right", **text)
-    ax_val.text(right, 0.03, "\n".join(["sampled"] + [""] * 4), ha="right", **text)
-    exact_col = ax_val.text(middle, 0.03, "", ha="right", **text)
-    sampled_col = ax_val.text(right, 0.03, "", ha="right", **text)
+    text = {"transform": fig.transFigure, "family": "monospace", "fontsize": 9, "va": "bottom"}
+    values_text = fig.text(0.09, 0.02, "", ha="left", **text)
     theta_label = ax_pts.text(0.97, 0.97, "", transform=ax_pts.transAxes, ha="right", va="top",
-                              fontsize=11, bbox=box)
+                              fontsize=11, bbox={"boxstyle": "round", "fc": "white", "ec": "0.7"})
 
     def update(theta: float):
         moved = np.column_stack([np.full(n, theta), target_z])
@@ -180,9 +173,10 @@ def theta_explorer(n: int, rng: np.random.Generator, bin_width: float = 0.1, sho
         moving.set_data(moved[:, 0], moved[:, 1])
         marker.set_xdata([theta, theta])
         estimates.set_data([theta] * 3, [sampled["W1"], sampled["JS"], sampled["TV"]])
-        exact_col.set_text("\n".join([""] + [f"{exact[k]:.3f}" for k in names]))
-        sampled_col.set_text("\n".join([""] + [f"{sampled[k]:.3f}" for k in names]))
+        values_text.set_text("\n".join(
+            [f"{label:<8}" + "   ".join(f"{k} {values[k]:>6.3f}" for k in names)
+             for label, values in (("exact", exact), ("sampled", sampled))]))
         theta_label.set_text(f"θ = {theta:+.2f}")
-        return links, moving, marker, estimates, exact_col, sampled_col, theta_label
+        return links, moving, marker, estimates, values_text, theta_label
 
     return fig, update

@@ -258,15 +258,11 @@ class ChapterSetup(NamedTuple):
 
 
 def start_chapter(seed: int = 0, profile: str | None = None, device: str | None = None) -> ChapterSetup:
-    """Choose the profile and device, seed everything, apply the book's figure style
-    (:func:`course_utils.figures.use_book_style`), and print one line saying so.
+    """Choose the profile and device, seed everything, and print one line saying so.
 
     Every chapter calls this in its first code cell, so the first line of its
     output always says how it ran.
     """
-    from .figures import use_book_style
-
-    use_book_style()
     chosen = get_profile(profile)
     dev = get_device(device)
     rng = seed_everything(seed)
