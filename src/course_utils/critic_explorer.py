@@ -53,14 +53,18 @@ def constraint_explorer(values: Sequence[float], surfaces: Mapping, histograms: 
     grid = fig.add_gridspec(2, 2, height_ratios=[1.15, 1])
     axes = [fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1]), fig.add_subplot(grid[1, :])]
     image = axes[0].imshow(surfaces[values[0]], origin="lower", extent=extent, cmap="viridis")
-    axes[0].scatter(*np.asarray(fake)[:shown].T, s=2, color="C1")
-    axes[0].scatter(*np.asarray(real)[:shown].T, s=2, color="w")
+    axes[0].scatter(*np.asarray(fake)[:shown].T, s=2, color="C1", label="generated")
+    axes[0].scatter(*np.asarray(real)[:shown].T, s=2, color="w", label="real")
+    axes[0].set_title("critic's values (colours rescaled per frame)", fontsize=9)
+    axes[0].legend(loc="lower left", fontsize=8, markerscale=3, facecolor="0.3", framealpha=0.8,
+                   labelcolor="w", handletextpad=0.1, borderpad=0.3)
     title = fig.suptitle("")
     bars = axes[1].bar(edges[:-1], shares(values[0]), width=np.diff(edges), align="edge", color="C0")
     axes[1].set(xlabel=histogram_label, ylabel="share", ylim=(0, 1))
-    for label, curve in curves.items():
-        axes[2].plot(positions, curve, "o-", label=label)
-    axes[2].axhline(exact, color="C3", ls="--", label=f"exact W1 = {exact:.3f}")
+    # The exact W1 thin and underneath: an estimate that matches it must stay visible on it.
+    for marker, (label, curve) in zip("os^v", curves.items()):
+        axes[2].plot(positions, curve, marker + "-", label=label, zorder=3)
+    axes[2].axhline(exact, color="0.3", lw=1, ls="--", zorder=1, label=f"exact W1 = {exact:.3f}")
     ring, = axes[2].plot([], [], "o", ms=14, mfc="none", mec="k", mew=2)
     axes[2].set(yscale="log", xlabel=name, title="estimates of W1")
     if log_x:

@@ -155,13 +155,15 @@ def theta_explorer(n: int, rng: np.random.Generator, bin_width: float = 0.1, sho
     marker = ax_val.axvline(0.0, color="0.3", lw=0.8, ls="--")
     (estimates,) = ax_val.plot([], [], "kx", ms=7, mew=1.5, label="sampled")
     ax_val.legend(loc="upper center", ncol=4, fontsize=8, handlelength=1.2, columnspacing=0.8)
-    fig.suptitle(f"P0 = (0, Z) against Pθ = (θ, Z), Z ~ U[0, 1], {n} points each", fontsize=11)
+    fig.suptitle(rf"$P_0 = (0, Z)$ against $P_\theta = (\theta, Z)$, $Z \sim U[0, 1]$, {n} points each",
+                 fontsize=11)
 
     names = ("W1", "JS", "KL", "TV")
     text = {"transform": fig.transFigure, "family": "monospace", "fontsize": 9, "va": "bottom"}
     values_text = fig.text(0.09, 0.02, "", ha="left", **text)
-    theta_label = ax_pts.text(0.97, 0.97, "", transform=ax_pts.transAxes, ha="right", va="top",
-                              fontsize=11, bbox={"boxstyle": "round", "fc": "white", "ec": "0.7"})
+    # Above the panel, right of the legend: inside it would cover the points.
+    theta_label = ax_pts.text(1.0, 1.01, "", transform=ax_pts.transAxes, ha="right", va="bottom",
+                              fontsize=11)
 
     def update(theta: float):
         moved = np.column_stack([np.full(n, theta), target_z])
