@@ -1,4 +1,6 @@
-"""The book's figures fit the text column, so their fonts show at the size they were set in."""
+"""What a chapter shows fits the book's text column: figures (so their fonts show at the size
+they were set in), code lines and printed lines (so that no block scrolls sideways).
+scripts/check_site.py checks the same in the browser, on the built book."""
 
 import base64
 import re
@@ -70,6 +72,41 @@ def test_no_figure_text_below_the_smallest_font():
              for size in re.findall(r"(?:fontsize|labelsize)\s*=\s*([0-9.]+)", source)]
     assert sizes, "the pattern found no font size at all"
     assert min(sizes) >= MIN_FONT_SIZE
+
+
+LINE_LIMIT = 79   # characters of monospaced text the column shows (see _assets/figures.css)
+
+
+def _solution_free_cells(chapter: Path):
+    """The code cells of a chapter outside its exercises' solutions (hidden in a dropdown)."""
+    inside = False
+    for index, cell in enumerate(nbformat.read(chapter, as_version=4).cells):
+        if cell.cell_type == "markdown":
+            start, end = cell.source.rfind("solution-start"), cell.source.rfind("solution-end")
+            if max(start, end) >= 0:
+                inside = start > end
+        elif not inside:
+            yield index, cell
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_code_and_printed_lines_fit_the_column(chapter):
+    wide = []
+    for index, cell in _solution_free_cells(chapter):
+        wide += [f"cell {index} code: {line[:50]}" for line in cell.source.splitlines()
+                 if len(line) > LINE_LIMIT]
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if output.get("output_type") == "stream":
+                text = output.get("text", "")
+            elif data.keys() & {"text/markdown", "text/html", "image/png"}:
+                continue   # rendered, not monospaced
+            else:
+                text = data.get("text/plain", "")
+            text = text if isinstance(text, str) else "".join(text)
+            wide += [f"cell {index} prints: {line[:50]}" for line in text.splitlines()
+                     if len(line) > LINE_LIMIT]
+    assert not wide, f"lines over {LINE_LIMIT} characters: {wide}"
 
 
 def test_column_subplots_span_the_column_at_the_book_resolution():
