@@ -102,7 +102,7 @@ def check_images(page, name: str, problems: list[str]) -> None:
         problems.append(f"{name}: image did not load ({src!r})")
 
 
-def check_layout(page, name: str, problems: list[str]) -> int:
+def check_layout(page, name: str, problems: list[str]) -> tuple[int, int]:
     """Visible printed lines, tables and figures fit the text column.
 
     Returns how many blocks were checked and how many visible code cells are wider than the

@@ -113,13 +113,13 @@ def _everything(nb) -> str:
 
 def leaks(chapter, handout) -> list[str]:
     """The ways ``handout`` shows a solution of ``chapter`` (empty when it shows none)."""
-    _, removed = split_solutions(chapter)
+    without, removed = split_solutions(chapter)
     problems = []
     if any(_DIRECTIVE.search(cell.source) for cell in handout.cells):
         problems.append("a solution directive is left")
     kept_text = _everything(handout)
     # Lines that also appear outside the solutions (a repeated import, a formula) prove nothing.
-    outside = _everything(split_solutions(chapter)[0])
+    outside = _everything(without)
     for piece in removed:
         for line in _fragments(piece):
             encoded = json.dumps(line, ensure_ascii=False)[1:-1]

@@ -1,6 +1,6 @@
 import pytest
 
-from course_utils.tables import markdown_table
+from course_utils.tables import markdown_table, scientific
 
 
 def test_a_table_has_a_header_a_rule_and_one_line_per_row():
@@ -27,3 +27,14 @@ def test_caption_and_alignment():
 def test_bad_tables_are_errors(header, rows, align, message):
     with pytest.raises(ValueError, match=message):
         markdown_table(header, rows, align=align)
+
+
+def test_scientific_writes_powers_of_ten_as_math():
+    assert scientific(5.9123e-5) == r"$5.91 \cdot 10^{-5}$"
+    assert scientific(8e-4, 1) == r"$8 \cdot 10^{-4}$"
+    assert scientific(1.6499) == "1.65"                        # no 10^0
+    assert scientific(1.6499, prefix=r"\times ") == r"$\times 1.65$"
+    assert scientific(35444.2, prefix=r"\times ") == r"$\times 3.54 \cdot 10^{4}$"
+    assert scientific(float("inf")) == "inf"
+    with pytest.raises(ValueError, match="digits must be at least 1"):
+        scientific(1.0, 0)

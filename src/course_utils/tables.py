@@ -7,11 +7,12 @@ output with ``nb_render_markdown_format: gfm``). Keep tables to a few columns.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from IPython.display import Markdown
 
-__all__ = ["markdown_table"]
+__all__ = ["markdown_table", "scientific"]
 
 
 def _cell(value, fmt: str | None) -> str:
@@ -53,3 +54,21 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence], *, fmt: str 
     if caption:
         lines += ["", caption]
     return Markdown("\n".join(lines))
+
+
+def scientific(x: float, digits: int = 3, *, prefix: str = "") -> str:
+    """``x`` for a table cell, as :math:`a \\cdot 10^k` with ``digits`` significant figures.
+
+    Written as MathJax math (``$5.91 \\cdot 10^{-5}$``), which the book typesets in a
+    table; without the power when :math:`k = 0` (plain text then, unless a ``prefix`` such
+    as ``r"\\times "`` makes it math). One notation for a column whose values span decades.
+    """
+    if not math.isfinite(x):
+        return str(x)
+    if digits < 1:
+        raise ValueError(f"digits must be at least 1, got {digits}")
+    mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
+    power = int(exponent)
+    if power == 0 and not prefix:
+        return mantissa
+    return f"${prefix}{mantissa}" + (rf" \cdot 10^{{{power}}}" if power else "") + "$"
