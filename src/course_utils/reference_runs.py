@@ -76,6 +76,15 @@ _TOY_25 = dict(_TOY, iterations=20_000, evaluate_every=1000)
 # c = 0.01 or penalised with λ = 10 (3 × 256 units; the paper has 512).
 _CRITIC = dict(width=256, steps=3000, batch_size=256, lr=1e-3, samples=1000, seed=0)
 
+# OT-GAN and the Sinkhorn GAN of "Entropic optimal transport and OT-GAN": the MNIST networks
+# of the image chapter (the critic with a 256-feature head), ε = 0.1 on costs in [0, 2], and a
+# budget of training time rather than of iterations, so that the runs compare with WGAN-GP's
+# history at equal time. One iteration is one update, of the critic or of the generator.
+_OTGAN_MNIST = dict(kind="otgan", dataset="mnist", source="embedded", width=16, features=256,
+                    latent_dim=64, epsilon=0.1, n_gen=3, lr=3e-4, classifier_epochs=10, seed=0)
+_OTGAN_TOY = dict(kind="otgan", width=128, features=32, latent_dim=2, epsilon=0.1, n_gen=3,
+                  lr=3e-4, samples=1000, seed=0, cost="learned", batch=128)
+
 REFERENCE_RUNS: dict[str, dict] = {
     **{f"mnist-{algo}": dict(kind="mnist", algo=algo, **_MNIST)
        for algo in ("dcgan", "wgan", "wgan-gp", "sn-wgan")},
@@ -93,6 +102,14 @@ REFERENCE_RUNS: dict[str, dict] = {
     **{f"critic-{dataset}-{method}": dict(kind="critic", dataset=dataset, method=method, **_CRITIC)
        for dataset in ("8gaussians", "25gaussians", "swissroll")
        for method in ("clipping", "penalty")},
+    "otgan-mnist-b64": dict(_OTGAN_MNIST, cost="learned", batch=64, iterations=20_000,
+                            evaluate_every=1000),
+    "otgan-mnist-b256": dict(_OTGAN_MNIST, cost="learned", batch=256, iterations=3000,
+                             evaluate_every=150),
+    "sinkhorn-mnist-pixel": dict(_OTGAN_MNIST, cost="pixel", batch=64, iterations=40_000,
+                                 evaluate_every=2000),
+    **{f"otgan-{dataset}": dict(_OTGAN_TOY, dataset=dataset, iterations=3000, evaluate_every=150)
+       for dataset in ("8gaussians", "swissroll")},
 }
 """Every reference run: its name and the settings that determine it."""
 
@@ -101,6 +118,7 @@ _KIND_MODULES = {
     "mnist": ("course_utils.image_gans",),
     "toy": ("course_utils.toy_gans",),
     "critic": ("course_utils.critic_fit",),
+    "otgan": ("course_utils.ot_gan", "course_utils.image_gans", "course_utils.toy_gans"),
 }
 
 LOADED: dict[str, str] = {}
@@ -110,6 +128,12 @@ LOADED: dict[str, str] = {}
 class _Critic(NamedTuple):
     generator: None
     critic: nn.Module
+
+
+class _OTGAN(NamedTuple):
+    generator: nn.Module
+    critic: nn.Module | None
+    """None for the pixel cost (the Sinkhorn GAN)."""
 
 
 class LoadedRun(NamedTuple):
@@ -149,6 +173,19 @@ def _build(settings: dict, device):
         torch.manual_seed(settings["seed"])
         critic = critic_mlp(width=settings["width"]).to(device)
         return _Critic(None, critic)
+    if settings["kind"] == "otgan":
+        from .conv_models import dcgan_generator
+        from .models import generator_mlp
+        from .ot_gan import feature_critic, feature_critic_mlp
+        torch.manual_seed(settings["seed"])
+        if settings["dataset"] == "mnist":
+            generator = dcgan_generator(settings["latent_dim"], settings["width"])
+            critic = feature_critic(settings["width"], settings["features"])
+        else:
+            generator = generator_mlp(settings["latent_dim"], 2, settings["width"])
+            critic = feature_critic_mlp(settings["width"], settings["features"])
+        return _OTGAN(generator.to(device),
+                      None if settings["cost"] == "pixel" else critic.to(device))
     if settings["kind"] == "mnist":
         from .image_gans import build_variant
         gan = build_variant(settings["algo"], mnist_profile(settings), device,
@@ -176,6 +213,8 @@ def _train(name: str, settings: dict, device, checkpoint: Path, progress: bool) 
         steps = settings["steps"]
         history.update(iteration=[steps], critic_steps=[steps], time=[time.perf_counter() - start])
         return None, critic, history, {}
+    if settings["kind"] == "otgan":
+        return _train_otgan(name, settings, gan, device, checkpoint, progress)
     if settings["kind"] == "mnist":
         from .image_gans import digit_metrics, train_variant
         from .mnist_data import load_mnist
@@ -201,6 +240,35 @@ def _train(name: str, settings: dict, device, checkpoint: Path, progress: bool) 
                         checkpoint=checkpoint, checkpoint_every=settings["evaluate_every"],
                         progress=progress, desc=name)
     return gan.generator, gan.critic, history, {"floor": bench["floor"]}
+
+
+def _train_otgan(name: str, settings: dict, gan: _OTGAN, device, checkpoint: Path,
+                 progress: bool) -> tuple:
+    """OT-GAN (learned cosine cost) or the Sinkhorn GAN (pixel cost) on MNIST or a 2-D toy."""
+    from .ot_gan import cosine_cost, ot_gan_optimizers, pixel_cost, toy_ot_evaluation, train_ot_gan
+    generator_optimizer, critic_optimizer = ot_gan_optimizers(gan.generator, gan.critic, settings["lr"])
+    if settings["dataset"] == "mnist":
+        from .image_gans import digit_metrics
+        from .mnist_data import load_mnist
+        data = load_mnist(settings["source"], device=device)
+        metrics = digit_metrics(data, mnist_profile(dict(settings, lr_scale=1.0)), progress=progress)
+        samples, evaluate = data.train_images, metrics.evaluation(settings["latent_dim"])
+        extra = {"floor": dict(metrics.floor), "classifier accuracy": metrics.accuracy,
+                 "training digits": len(data.train_images)}
+    else:
+        from .toy_gans import toy_bench
+        bench = toy_bench(settings["dataset"], settings["samples"], device)
+        samples, evaluate = bench["train"], toy_ot_evaluation(settings["dataset"], bench)
+        extra = {"floor": bench["floor"]}
+    history = train_ot_gan(gan.generator, gan.critic, samples,
+                           cost=pixel_cost if settings["cost"] == "pixel" else cosine_cost,
+                           epsilon=settings["epsilon"], iterations=settings["iterations"],
+                           latent_dim=settings["latent_dim"], batch_size=settings["batch"],
+                           n_gen=settings["n_gen"], generator_optimizer=generator_optimizer,
+                           critic_optimizer=critic_optimizer, seed=settings["seed"], evaluate=evaluate,
+                           evaluate_every=settings["evaluate_every"], checkpoint=checkpoint,
+                           progress=progress, desc=name)
+    return gan.generator, gan.critic, history, extra
 
 
 def _compact(history: dict, *, per_iteration: bool = True) -> dict:
@@ -344,7 +412,8 @@ def train_reference_run(name: str, *, device=None, folder: Path | None = None,
     torch.save({"format": FORMAT, "name": name, "settings": settings,
                 "generator": ({} if generator is None else
                               {k: v.detach().cpu() for k, v in generator.state_dict().items()}),
-                "critic": {k: v.detach().cpu() for k, v in critic.state_dict().items()},
+                "critic": ({} if critic is None else
+                           {k: v.detach().cpu() for k, v in critic.state_dict().items()}),
                 "history": _compact(history)}, weights)
     manifest = {
         "format": FORMAT, "name": name,
@@ -389,9 +458,11 @@ def load_reference_run(name: str, device=None, folder: Path | None = None) -> Lo
     if gan.generator is not None:
         gan.generator.load_state_dict(state["generator"])
         gan.generator.eval()
-    gan.critic.load_state_dict(state["critic"])
+    if gan.critic is not None:
+        gan.critic.load_state_dict(state["critic"])
+        gan.critic.eval()
     LOADED[name] = digest
-    return LoadedRun(gan.generator, gan.critic.eval(), _expand(state["history"]), manifest)
+    return LoadedRun(gan.generator, gan.critic, _expand(state["history"]), manifest)
 
 
 def main(argv: list[str] | None = None) -> int:
