@@ -41,9 +41,10 @@ def test_committed_run_loads_into_todays_models(name):
         latent_dim = 2 if kind == "toy" else manifest["settings"]["latent_dim"]
         with torch.no_grad():
             samples = run.generator(torch.randn(8, latent_dim))
-    with torch.no_grad():
-        scores = run.critic(samples)
+    with torch.no_grad():       # the Sinkhorn GAN on pixels has no critic
+        scores = torch.zeros(1) if run.critic is None else run.critic(samples)
     assert torch.isfinite(samples).all() and torch.isfinite(scores).all()
+    assert (run.critic is None) == (manifest["settings"].get("cost") == "pixel")
     text = json.dumps(manifest)
     assert "/home/" not in text and "/work/" not in text and "/tmp/" not in text   # no machine paths
 
@@ -100,10 +101,11 @@ def test_a_history_survives_its_file_to_the_precision_stored():
                and not torch.equal(a, b) for a, b in zip(surface, back["metrics"]["surface"]))
 
 
-def test_the_committed_runs_fit_in_30_megabytes():
+def test_the_committed_runs_fit_in_40_megabytes():
+    # 29.2 MB for chapters 5-8's 23 runs; the OT-GAN chapter's five add about 7 MB.
     files = [rr.reference_dir() / f"{name}.{ext}" for name in NAMES for ext in ("pt", "json")]
     total = sum(path.stat().st_size for path in files)
-    assert total <= 30e6, f"the reference runs take {total / 1e6:.1f} MB, over the 30 MB budget"
+    assert total <= 40e6, f"the reference runs take {total / 1e6:.1f} MB, over the 40 MB budget"
 
 
 def test_the_toy_runs_code_is_the_2d_modules_only():

@@ -69,7 +69,7 @@ def _check_cost(cost: torch.Tensor) -> torch.Tensor:
 
 
 def ground_cost(x: torch.Tensor, y: torch.Tensor, metric: str = "euclidean") -> torch.Tensor:
-    """Cᵢⱼ = ‖xᵢ − yⱼ‖ (``"euclidean"``) or ‖xᵢ − yⱼ‖² (``"sqeuclidean"``), from ``ot.dist``.
+    """Cᵢⱼ = ‖xᵢ − yⱼ‖ (``"euclidean"``) or ‖xᵢ − yⱼ‖² (``"sqeuclidean"``), by ``torch.cdist``.
 
     ``x`` (n, d) and ``y`` (m, d); 1-D tensors are points on the line.
     """
@@ -82,7 +82,10 @@ def ground_cost(x: torch.Tensor, y: torch.Tensor, metric: str = "euclidean") -> 
         raise ValueError(f"x and y must have the same dimension, got {x.shape[1]} and {y.shape[1]}")
     if metric not in ("euclidean", "sqeuclidean"):
         raise ValueError(f"unknown metric {metric!r}: choose 'euclidean' or 'sqeuclidean'")
-    return ot.dist(x, y, metric=metric)
+    # torch.cdist, not ot.dist: the latter takes sqrt(‖x‖² + ‖y‖² − 2⟨x, y⟩), whose gradient is
+    # NaN where two points coincide (as in W_ε(α, α)) and which is not 0 between a point and a copy.
+    distance = torch.cdist(x, y)
+    return distance if metric == "euclidean" else distance.square()
 
 
 def sinkhorn(cost: torch.Tensor, a: torch.Tensor | None = None, b: torch.Tensor | None = None, *,

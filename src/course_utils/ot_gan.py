@@ -196,9 +196,11 @@ def train_ot_gan(generator: nn.Module, critic: nn.Module | None, data: torch.Ten
     device = next(generator.parameters()).device
     if data.device != device:
         raise ValueError(f"data are on {data.device} but the generator on {device}: move them once with .to()")
-    if generator_optimizer is None:
-        generator_optimizer, default_critic = ot_gan_optimizers(generator, critic)
-        critic_optimizer = default_critic if critic_optimizer is None else critic_optimizer
+    if not torch.isfinite(data).all():
+        raise ValueError("data contain NaN or infinite values")
+    default_generator, default_critic = ot_gan_optimizers(generator, critic)
+    generator_optimizer = default_generator if generator_optimizer is None else generator_optimizer
+    critic_optimizer = default_critic if critic_optimizer is None else critic_optimizer
     config = {"epsilon": epsilon, "batch_size": batch_size, "n_gen": n_gen, "latent_dim": latent_dim,
               "seed": seed, "critic": critic is not None}
     rng = torch.Generator(device=device).manual_seed(seed)
