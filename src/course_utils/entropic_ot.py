@@ -5,10 +5,10 @@ the entropic problem (Cuturi, NeurIPS 2013; Peyré & Cuturi 2019, §4) is
 
     W_ε(α, β) = min_{P ∈ Π(a, b)} ⟨P, C⟩ + ε KL(P ‖ a bᵀ),   ε > 0.
 
-Its solution is P = diag(u) K diag(v) with K = exp(−C/ε), and Sinkhorn's
+Its solution is P = diag(a ⊙ u) K diag(b ⊙ v) with K = exp(−C/ε), and Sinkhorn's
 algorithm finds the scalings u, v by alternate projections on the two marginal
 constraints; in the log domain (potentials f = ε log u, g = ε log v) it never
-forms K, which underflows in float32 once C/ε exceeds about 87. POT solves it:
+forms K, whose entries are 0 in float32 once C/ε exceeds about 104. POT solves it:
 :func:`sinkhorn` wraps ``ot.solve(C, a, b, reg=ε)``; the chapter "Entropic
 optimal transport and OT-GAN" writes the iterations out and checks them against it.
 

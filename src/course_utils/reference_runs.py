@@ -102,13 +102,13 @@ REFERENCE_RUNS: dict[str, dict] = {
     **{f"critic-{dataset}-{method}": dict(kind="critic", dataset=dataset, method=method, **_CRITIC)
        for dataset in ("8gaussians", "25gaussians", "swissroll")
        for method in ("clipping", "penalty")},
-    "otgan-mnist-b64": dict(_OTGAN_MNIST, cost="learned", batch=64, iterations=20_000,
+    "otgan-mnist-b64": dict(_OTGAN_MNIST, cost="learned", batch=64, iterations=30_000,
                             evaluate_every=1000),
-    "otgan-mnist-b256": dict(_OTGAN_MNIST, cost="learned", batch=256, iterations=3000,
+    "otgan-mnist-b256": dict(_OTGAN_MNIST, cost="learned", batch=256, iterations=5400,
                              evaluate_every=150),
-    "sinkhorn-mnist-pixel": dict(_OTGAN_MNIST, cost="pixel", batch=64, iterations=40_000,
-                                 evaluate_every=2000),
-    **{f"otgan-{dataset}": dict(_OTGAN_TOY, dataset=dataset, iterations=3000, evaluate_every=150)
+    "sinkhorn-mnist-pixel": dict(_OTGAN_MNIST, cost="pixel", batch=64, iterations=20_000,
+                                 evaluate_every=1000),
+    **{f"otgan-{dataset}": dict(_OTGAN_TOY, dataset=dataset, iterations=2000, evaluate_every=100)
        for dataset in ("8gaussians", "swissroll")},
 }
 """Every reference run: its name and the settings that determine it."""
