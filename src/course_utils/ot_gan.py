@@ -22,9 +22,10 @@ cost (:func:`pixel_cost`) and no critic, the same loop is the Sinkhorn GAN
 baseline of Genevay, Peyré & Cuturi (AISTATS 2018).
 
 What this module changes from the paper, for two CPU cores: ε = 0.1 rather than
-0.002 (the authors' ``sinkhorn_lambda = 500`` is 1/ε), batches of hundreds rather
-than 8,000, and the DCGAN-sized networks of the other MNIST chapters. The six
-Sinkhorn problems of a step are solved at once by POT's ``ot.batch.solve_batch``.
+0.002 (the authors' ``sinkhorn_lambda = 500`` is 1/ε), solved to a tolerance of
+1e-4 rather than for 500 iterations, batches of 64 to 256 rather than 8,000, and
+the DCGAN-sized networks of the other MNIST chapters. The six Sinkhorn problems of
+a step are solved at once by POT's ``ot.batch.solve_batch``.
 """
 
 from __future__ import annotations
@@ -182,8 +183,10 @@ def train_ot_gan(generator: nn.Module, critic: nn.Module | None, data: torch.Ten
     samples themselves (the Sinkhorn GAN). The history holds ``"energy"`` (L),
     ``"generator_steps"``, ``"critic_steps"`` and ``"time"`` per iteration and the
     evaluations in ``"metrics"``; with ``checkpoint`` it is saved every
-    ``evaluate_every`` iterations, and an interrupted run resumes there. A
-    non-finite loss raises ``FloatingPointError``.
+    ``evaluate_every`` iterations, and an interrupted run resumes there. Data
+    with NaN or infinite values are refused; a non-finite cost stops training with
+    a ``ValueError`` and a non-finite loss with a ``FloatingPointError``, before
+    any checkpoint records them.
     """
     for label, value in (("iterations", iterations), ("batch_size", batch_size), ("n_gen", n_gen),
                          ("evaluate_every", evaluate_every), ("log_every", log_every)):
