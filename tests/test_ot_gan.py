@@ -309,17 +309,22 @@ def test_a_checkpoint_with_other_settings_is_refused(tmp_path):
         train(networks()[0], None, checkpoint=path, iterations=4)
 
 
-def test_nan_data_stop_the_first_iteration_that_draws_them():
-    # train_ot_gan does not scan the data up front (train_gan does): a NaN sample reaches the
-    # costs, which refuse it before any update. Four rows, 32 draws: it is drawn at once.
+def test_non_finite_data_or_samples_stop_training_before_any_update():
+    # NaN data are refused up front; a generator whose samples are NaN is stopped by the
+    # costs' check at the first iteration. Neither network has changed.
     data = blob(4)
     data[0, 1] = float("nan")
     for with_critic in (True, False):
         generator, critic = networks(critic=with_critic)
         before = flat(generator), (flat(critic) if with_critic else None)
-        with pytest.raises(ValueError, match="NaN"):
+        with pytest.raises(ValueError, match="data contain NaN"):
             train(generator, critic, data)
-        assert torch.equal(flat(generator), before[0])
+        with torch.no_grad():
+            next(generator.parameters()).fill_(float("nan"))
+        broken = flat(generator)
+        with pytest.raises(ValueError, match="cost matrix contains NaN"):
+            train(generator, critic, blob(4))
+        assert torch.equal(flat(generator).nan_to_num(), broken.nan_to_num())
         if with_critic:
             assert torch.equal(flat(critic), before[1])
 
