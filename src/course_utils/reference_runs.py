@@ -52,7 +52,7 @@ from torch import nn
 
 from .provenance import module_digests, package_imports
 
-__all__ = ["REFERENCE_DIR_ENV", "REFERENCE_RUNS", "LoadedRun", "load_reference_run",
+__all__ = ["REFERENCE_DIR_ENV", "REFERENCE_RUNS", "LoadedRun", "cyclegan_domains", "load_reference_run",
            "mnist_profile", "module_digests_for", "reference_dir", "stale_reasons", "train_reference_run"]
 
 REFERENCE_DIR_ENV = "COURSE_REFERENCE_RUNS"
@@ -85,6 +85,14 @@ _OTGAN_MNIST = dict(kind="otgan", dataset="mnist", source="embedded", width=16, 
                     latent_dim=64, epsilon=0.1, n_gen=3, lr=3e-4, classifier_epochs=10, seed=0)
 _OTGAN_TOY = dict(kind="otgan", width=128, features=32, latent_dim=2, epsilon=0.1, n_gen=3,
                   lr=3e-4, samples=1000, seed=0, cost="learned", batch=128)
+# CycleGAN between MNIST and the 8×8 digits ("Unpaired translation"): the paper's settings
+# (least squares, λ = 10, λ_id = 5, pool 50, Adam 2e-4 with β1 = 0.5, linear decay over the
+# second half) with networks and a batch sized for 28×28 digits. The ablations change one
+# weight; the Wasserstein run changes only the adversarial term (a gradient penalty of 10).
+_CYCLE = dict(kind="cyclegan", width=8, blocks=3, critic_width=16, batch=32, pool=50, lr=2e-4,
+              loss="least-squares", penalty=None, cycle_weight=10.0, identity_weight=5.0,
+              iterations=4000, evaluate_every=250, small_held_out=600, classifier_epochs=10,
+              small_classifier_epochs=40, seed=0)
 
 REFERENCE_RUNS: dict[str, dict] = {
     **{f"mnist-{algo}": dict(kind="mnist", algo=algo, **_MNIST)
@@ -111,6 +119,11 @@ REFERENCE_RUNS: dict[str, dict] = {
                                  evaluate_every=1000),
     **{f"otgan-{dataset}": dict(_OTGAN_TOY, dataset=dataset, iterations=2000, evaluate_every=100)
        for dataset in ("8gaussians", "swissroll")},
+    "cyclegan-lsgan": _CYCLE,
+    "cyclegan-wgan-gp": dict(_CYCLE, loss="wasserstein", penalty=10.0),
+    "cyclegan-no-cycle": dict(_CYCLE, cycle_weight=0.0),
+    "cyclegan-no-identity": dict(_CYCLE, identity_weight=0.0),
+    "cyclegan-adversarial-only": dict(_CYCLE, cycle_weight=0.0, identity_weight=0.0),
 }
 """Every reference run: its name and the settings that determine it."""
 
@@ -120,6 +133,7 @@ _KIND_MODULES = {
     "toy": ("course_utils.toy_gans",),
     "critic": ("course_utils.critic_fit",),
     "otgan": ("course_utils.ot_gan", "course_utils.image_gans", "course_utils.toy_gans"),
+    "cyclegan": ("course_utils.cycle_gan", "course_utils.translation_metrics", "course_utils.digit_domains"),
 }
 
 LOADED: dict[str, str] = {}
@@ -135,6 +149,13 @@ class _OTGAN(NamedTuple):
     generator: nn.Module
     critic: nn.Module | None
     """None for the pixel cost (the Sinkhorn GAN)."""
+
+
+class _CycleGAN(NamedTuple):
+    generator: nn.ModuleDict
+    """``{"g": G: X → Y, "f": F: Y → X}``"""
+    critic: nn.ModuleDict
+    """``{"x": D_X, "y": D_Y}``"""
 
 
 class LoadedRun(NamedTuple):
@@ -187,6 +208,13 @@ def _build(settings: dict, device):
             critic = feature_critic_mlp(settings["width"], settings["features"])
         return _OTGAN(generator.to(device),
                       None if settings["cost"] == "pixel" else critic.to(device))
+    if settings["kind"] == "cyclegan":
+        from .cycle_gan import patch_critic, residual_generator
+        torch.manual_seed(settings["seed"])
+        generators = nn.ModuleDict({name: residual_generator(settings["width"], settings["blocks"])
+                                    for name in ("g", "f")})
+        critics = nn.ModuleDict({name: patch_critic(settings["critic_width"]) for name in ("x", "y")})
+        return _CycleGAN(generators.to(device), critics.to(device))
     if settings["kind"] == "mnist":
         from .image_gans import build_variant
         gan = build_variant(settings["algo"], mnist_profile(settings), device,
@@ -216,6 +244,8 @@ def _train(name: str, settings: dict, device, checkpoint: Path, progress: bool) 
         return None, critic, history, {}
     if settings["kind"] == "otgan":
         return _train_otgan(name, settings, gan, device, checkpoint, progress)
+    if settings["kind"] == "cyclegan":
+        return _train_cyclegan(name, settings, gan, device, checkpoint, progress)
     if settings["kind"] == "mnist":
         from .image_gans import digit_metrics, train_variant
         from .mnist_data import load_mnist
@@ -269,6 +299,42 @@ def _train_otgan(name: str, settings: dict, gan: _OTGAN, device, checkpoint: Pat
                            critic_optimizer=critic_optimizer, seed=settings["seed"], evaluate=evaluate,
                            evaluate_every=settings["evaluate_every"], checkpoint=checkpoint,
                            progress=progress, desc=name)
+    return gan.generator, gan.critic, history, extra
+
+
+def cyclegan_domains(settings: dict, device=None, progress: bool = True):
+    """The two digit domains of a CycleGAN run and their judges: ``(x, y, judges)``."""
+    from .digit_domains import load_small_digits
+    from .mnist_data import load_mnist
+    from .translation_metrics import translation_judges
+    x = load_mnist("embedded", device=device or "cpu")
+    y = load_small_digits(device=device or "cpu", held_out=settings["small_held_out"])
+    judges = translation_judges(x, y, epochs_x=settings["classifier_epochs"],
+                                epochs_y=settings["small_classifier_epochs"], progress=progress)
+    return x, y, judges
+
+
+def _train_cyclegan(name: str, settings: dict, gan: _CycleGAN, device, checkpoint: Path,
+                    progress: bool) -> tuple:
+    """CycleGAN between the embedded MNIST digits (X) and the 8×8 digits (Y)."""
+    from .cycle_gan import LEAST_SQUARES, train_cycle_gan
+    from .gan_losses import WASSERSTEIN
+    from .lipschitz import GradientPenalty
+    from .translation_metrics import translation_evaluation
+    x, y, judges = cyclegan_domains(settings, device, progress)
+    loss = {"least-squares": LEAST_SQUARES, "wasserstein": WASSERSTEIN}[settings["loss"]]
+    constraint = None if settings["penalty"] is None else GradientPenalty(settings["penalty"])
+    history = train_cycle_gan(
+        gan.generator["g"], gan.generator["f"], gan.critic["x"], gan.critic["y"],
+        x.train_images, y.train_images, loss=loss, constraint=constraint,
+        cycle_weight=settings["cycle_weight"], identity_weight=settings["identity_weight"],
+        iterations=settings["iterations"], batch_size=settings["batch"], pool_size=settings["pool"],
+        lr=settings["lr"], seed=settings["seed"], evaluate=translation_evaluation(x, y, judges),
+        evaluate_every=settings["evaluate_every"], checkpoint=checkpoint, progress=progress, desc=name)
+    history["critic_steps"] = history["iteration"]   # one update of both critics per iteration
+    extra = {"floor": {"x": dict(judges.x.floor), "y": dict(judges.y.floor)},
+             "judge accuracy": {"x": judges.x.accuracy, "y": judges.y.accuracy},
+             "training digits": {"x": len(x.train_images), "y": len(y.train_images)}}
     return gan.generator, gan.critic, history, extra
 
 
