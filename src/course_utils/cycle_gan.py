@@ -203,12 +203,13 @@ class ImagePool:
         return torch.stack(returned)
 
     def state_dict(self) -> dict:
-        return {"size": self.size, "images": torch.empty(0) if self.images is None else self.images.cpu()}
+        """The stored images, copied to the CPU (a copy on every device: later queries leave it alone)."""
+        return {"size": self.size, "images": torch.empty(0) if self.images is None else self.images.cpu().clone()}
 
     def load_state_dict(self, state: dict) -> None:
         if state.get("size") != self.size:
             raise ValueError(f"a pool of size {state.get('size')} cannot be loaded into one of size {self.size}")
-        self.images = state["images"] if len(state["images"]) else None
+        self.images = state["images"].clone() if len(state["images"]) else None
 
 
 def cycle_gan_optimizers(g: nn.Module, f: nn.Module, critic_x: nn.Module, critic_y: nn.Module,

@@ -46,7 +46,7 @@ def label_preservation(judge: nn.Module, translated: torch.Tensor, source_labels
     """
     check_images(translated, "the translated images")
     if source_labels.shape != (len(translated),) or source_labels.dtype.is_floating_point \
-            or source_labels.min() < 0 or source_labels.max() > 9:
+            or source_labels.dtype == torch.bool or source_labels.min() < 0 or source_labels.max() > 9:
         raise ValueError(f"source_labels must be (n,) integers in 0…9 with n = {len(translated)} images, "
                          f"got shape {tuple(source_labels.shape)} and dtype {source_labels.dtype}")
     judge.eval()
