@@ -22,6 +22,9 @@ One module per idea; chapters import what they need:
 * :mod:`course_utils.dot`            Discriminator Optimal Transport: target- and latent-space DOT, K_eff
 * :mod:`course_utils.image_gans`     the MNIST variants, and ``python -m course_utils.image_gans`` to pre-train them
 * :mod:`course_utils.toy_gans`       the 2-D variants and what a run on a toy measures
+* :mod:`course_utils.digit_domains`  scikit-learn's 8×8 digits embedded at 28×28: CycleGAN's second domain
+* :mod:`course_utils.cycle_gan`      CycleGAN: residual generator, patch critic, image pool, losses, train_cycle_gan
+* :mod:`course_utils.translation_metrics` label preservation, cycle error, the judges of a translation
 * :mod:`course_utils.reference_runs` the trained runs the book shows, and ``python -m course_utils.reference_runs``
 * :mod:`course_utils.provenance`     digests that tie saved outputs and reference runs to the code that made them
 """
