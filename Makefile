@@ -66,6 +66,8 @@ bench: setup
 	$(BIN)/python benchmarks/bench_time_to_digits.py
 	$(BIN)/python benchmarks/bench_dot.py
 	$(BIN)/python benchmarks/bench_exact_ot.py
+	$(BIN)/python benchmarks/bench_ot_gan.py
+	$(BIN)/python benchmarks/bench_cycle_gan.py
 
 clean:
 	rm -rf _build
