@@ -53,7 +53,8 @@ from torch import nn
 from .provenance import module_digests, package_imports
 
 __all__ = ["REFERENCE_DIR_ENV", "REFERENCE_RUNS", "LoadedRun", "cyclegan_domains", "load_reference_run",
-           "mnist_profile", "module_digests_for", "reference_dir", "stale_reasons", "train_reference_run"]
+           "mnist_profile", "module_digests_for", "reference_dir", "stacked_data", "stale_reasons",
+           "train_reference_run"]
 
 REFERENCE_DIR_ENV = "COURSE_REFERENCE_RUNS"
 FORMAT = 1
@@ -94,6 +95,13 @@ _CYCLE = dict(kind="cyclegan", width=8, blocks=3, critic_width=16, batch=32, poo
               iterations=4000, evaluate_every=250, small_held_out=600, classifier_epochs=10,
               small_classifier_epochs=40, seed=0)
 
+# Stacked MNIST ("Colour images and mode coverage"): the MNIST networks widened to 3 channels,
+# the generator at width 32 and the critic at a quarter of it (8) or equal (32), each variant
+# with its authors' loss, constraint and optimiser (learning rates × 4, as the MNIST runs).
+# Modes and KL are read from 10,000 samples every 500 iterations.
+_STACKED = dict(kind="stacked", width=32, latent_dim=64, lr_scale=4.0, iterations=5000,
+                evaluate_every=500, train_images=24_000, samples=10_000, classifier_epochs=10, seed=0)
+
 REFERENCE_RUNS: dict[str, dict] = {
     **{f"mnist-{algo}": dict(kind="mnist", algo=algo, **_MNIST)
        for algo in ("dcgan", "wgan", "wgan-gp", "sn-wgan")},
@@ -124,6 +132,8 @@ REFERENCE_RUNS: dict[str, dict] = {
     "cyclegan-no-cycle": dict(_CYCLE, cycle_weight=0.0),
     "cyclegan-no-identity": dict(_CYCLE, identity_weight=0.0),
     "cyclegan-adversarial-only": dict(_CYCLE, cycle_weight=0.0, identity_weight=0.0),
+    **{f"stacked-{algo}-d{critic_width}": dict(_STACKED, algo=algo, critic_width=critic_width)
+       for algo in ("dcgan", "wgan", "wgan-gp") for critic_width in (8, 32)},
 }
 """Every reference run: its name and the settings that determine it."""
 
@@ -134,6 +144,7 @@ _KIND_MODULES = {
     "critic": ("course_utils.critic_fit",),
     "otgan": ("course_utils.ot_gan", "course_utils.image_gans", "course_utils.toy_gans"),
     "cyclegan": ("course_utils.cycle_gan", "course_utils.translation_metrics", "course_utils.digit_domains"),
+    "stacked": ("course_utils.colour_gans", "course_utils.stacked_mnist", "course_utils.training"),
 }
 
 LOADED: dict[str, str] = {}
@@ -215,6 +226,11 @@ def _build(settings: dict, device):
                                     for name in ("g", "f")})
         critics = nn.ModuleDict({name: patch_critic(settings["critic_width"]) for name in ("x", "y")})
         return _CycleGAN(generators.to(device), critics.to(device))
+    if settings["kind"] == "stacked":
+        from .colour_gans import build_colour_variant
+        return build_colour_variant(settings["algo"], width=settings["width"],
+                                    critic_width=settings["critic_width"], latent_dim=settings["latent_dim"],
+                                    lr_scale=settings["lr_scale"], device=device, seed=settings["seed"])
     if settings["kind"] == "mnist":
         from .image_gans import build_variant
         gan = build_variant(settings["algo"], mnist_profile(settings), device,
@@ -246,6 +262,8 @@ def _train(name: str, settings: dict, device, checkpoint: Path, progress: bool) 
         return _train_otgan(name, settings, gan, device, checkpoint, progress)
     if settings["kind"] == "cyclegan":
         return _train_cyclegan(name, settings, gan, device, checkpoint, progress)
+    if settings["kind"] == "stacked":
+        return _train_stacked(name, settings, gan, device, checkpoint, progress)
     if settings["kind"] == "mnist":
         from .image_gans import digit_metrics, train_variant
         from .mnist_data import load_mnist
@@ -335,6 +353,32 @@ def _train_cyclegan(name: str, settings: dict, gan: _CycleGAN, device, checkpoin
     extra = {"floor": {"x": dict(judges.x.floor), "y": dict(judges.y.floor)},
              "judge accuracy": {"x": judges.x.accuracy, "y": judges.y.accuracy},
              "training digits": {"x": len(x.train_images), "y": len(y.train_images)}}
+    return gan.generator, gan.critic, history, extra
+
+
+def stacked_data(settings: dict, device=None, progress: bool = True):
+    """Stacked MNIST as a run of ``settings`` sees it, and its metrics: ``(data, metrics)``."""
+    from .stacked_mnist import StackedMetrics, load_stacked_mnist
+    data = load_stacked_mnist(settings["train_images"], settings["samples"], seed=settings["seed"],
+                              device=device or "cpu")
+    metrics = StackedMetrics(data, classifier_epochs=settings["classifier_epochs"],
+                             samples=settings["samples"], progress=progress)
+    return data, metrics
+
+
+def _train_stacked(name: str, settings: dict, gan, device, checkpoint: Path, progress: bool) -> tuple:
+    """A DCGAN-style variant on Stacked MNIST, with the modes it covers along the run."""
+    from .training import train_gan
+    data, metrics = stacked_data(settings, device, progress)
+    history = train_gan(gan.generator, gan.critic, data.train_images, loss=gan.loss, constraint=gan.constraint,
+                        iterations=settings["iterations"], latent_dim=gan.latent_dim, batch_size=64,
+                        n_critic=gan.n_critic, generator_optimizer=gan.generator_optimizer,
+                        critic_optimizer=gan.critic_optimizer, seed=settings["seed"],
+                        evaluate=metrics.evaluation(gan.latent_dim), evaluate_every=settings["evaluate_every"],
+                        checkpoint=checkpoint, checkpoint_every=settings["evaluate_every"], progress=progress,
+                        desc=name)
+    extra = {"ceiling": metrics.ceiling, "classifier accuracy": metrics.accuracy,
+             "training images": len(data.train_images)}
     return gan.generator, gan.critic, history, extra
 
 
