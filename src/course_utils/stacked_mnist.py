@@ -41,6 +41,7 @@ __all__ = ["MODES", "StackedMNIST", "StackedMetrics", "check_colour_images", "lo
 
 MODES = 1000
 COLOUR_SHAPE = (3, 28, 28)
+_PLACES = torch.tensor([100, 10, 1])   # m = 100 r + 10 g + b (a sum, not a matmul: CUDA has no integer matmul)
 
 
 class StackedMNIST(NamedTuple):
@@ -86,7 +87,7 @@ def stack_digits(images: torch.Tensor, labels: torch.Tensor, n: int, *, seed: in
     index = torch.randint(len(images), (n, 3), generator=rng).to(images.device)
     stacked = images[index, 0]                                   # (n, 3, 28, 28)
     channel_labels = labels[index]                               # (n, 3)
-    modes = channel_labels @ torch.tensor([100, 10, 1], device=labels.device, dtype=labels.dtype)
+    modes = (channel_labels * _PLACES.to(labels.device, labels.dtype)).sum(1)
     return stacked, modes
 
 
@@ -111,7 +112,7 @@ def read_modes(classifier: nn.Module, images: torch.Tensor, batch_size: int = 10
     channels = images.reshape(-1, 1, 28, 28)                     # r, g, b of image 0, then of image 1, …
     classes = torch.cat([classifier(chunk.contiguous(memory_format=torch.channels_last)).argmax(1)
                          for chunk in channels.split(3 * batch_size)])
-    return classes.view(-1, 3) @ torch.tensor([100, 10, 1], device=classes.device)
+    return (classes.view(-1, 3) * _PLACES.to(classes.device)).sum(1)
 
 
 def mode_coverage(modes: torch.Tensor) -> dict:
