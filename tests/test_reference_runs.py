@@ -44,6 +44,17 @@ def test_committed_run_loads_into_todays_models(name):
                 assert translated.shape == images.shape and translated.abs().max() <= 1
                 assert critic(translated).shape == (8, 1, 7, 7) and torch.isfinite(critic(translated)).all()
         return
+    if kind == "stacked":       # colour images; an evaluation every 500 iterations
+        assert len(history["metrics"]["iteration"]) == length // settings["evaluate_every"] + 1
+        with torch.no_grad():
+            images = run.generator(torch.randn(8, settings["latent_dim"]))
+            scores = run.critic(images)
+        assert images.shape == (8, 3, 28, 28) and images.abs().max() <= 1
+        assert scores.shape == (8, 1) and torch.isfinite(scores).all()
+        assert history["metrics"]["samples"][-1].shape == (36, 3, 28, 28)
+        # the modes of 10,000 images, and the real images' ceiling read the same way
+        assert 1 <= manifest["final"]["modes"] <= 1000 and manifest["ceiling"]["modes"] >= 990
+        return
     if kind == "critic":        # Figure 1's critics: no generator, one final evaluation
         assert run.generator is None
         samples = torch.randn(8, 2)

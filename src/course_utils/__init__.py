@@ -25,6 +25,9 @@ One module per idea; chapters import what they need:
 * :mod:`course_utils.digit_domains`  scikit-learn's 8×8 digits embedded at 28×28: CycleGAN's second domain
 * :mod:`course_utils.cycle_gan`      CycleGAN: residual generator, patch critic, image pool, losses, train_cycle_gan
 * :mod:`course_utils.translation_metrics` label preservation, cycle error, the judges of a translation
+* :mod:`course_utils.stacked_mnist`  Stacked MNIST's 1,000 modes: modes covered and KL to uniform, read by the digit classifier
+* :mod:`course_utils.colour_gans`    the MNIST networks widened to 3 channels, and the variants built with them
+* :mod:`course_utils.celeba`         CelebA at 64×64 (opt-in, files placed by the user) and the 64×64 DCGAN networks
 * :mod:`course_utils.reference_runs` the trained runs the book shows, and ``python -m course_utils.reference_runs``
 * :mod:`course_utils.provenance`     digests that tie saved outputs and reference runs to the code that made them
 """

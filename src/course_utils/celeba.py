@@ -45,8 +45,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .colour_gans import ColourGAN
 from .gan_losses import NON_SATURATING, WASSERSTEIN
+from .image_gans import ImageGAN
 from .lipschitz import GradientPenalty
 from .mnist_data import DATA_ENV, default_data_root
 from .training import paper_optimizers, train_gan
@@ -199,7 +199,7 @@ def celeba_critic(width: int = 64, norm: str | None = None) -> nn.Sequential:
 
 
 def build_celeba_variant(algo: str, *, latent_dim: int = 100, width: int = 64, device: str | torch.device = "cpu",
-                         seed: int = 0) -> ColourGAN:
+                         seed: int = 0) -> ImageGAN:
     """DCGAN or WGAN-GP at 64×64, with its authors' settings; initial weights from ``seed``.
 
     ``"dcgan"``: batch norm in both networks, the non-saturating loss, Adam 2e-4
@@ -215,13 +215,13 @@ def build_celeba_variant(algo: str, *, latent_dim: int = 100, width: int = 64, d
     loss, constraint, n_critic = ((NON_SATURATING, None, 1) if algo == "dcgan"
                                   else (WASSERSTEIN, GradientPenalty(10.0), 5))
     generator_optimizer, critic_optimizer = paper_optimizers(loss, constraint, generator, critic)
-    return ColourGAN(algo, generator, critic, loss, constraint, n_critic, generator_optimizer, critic_optimizer,
+    return ImageGAN(algo, generator, critic, loss, constraint, n_critic, generator_optimizer, critic_optimizer,
                      latent_dim)
 
 
 def train_celeba(algo: str, images: torch.Tensor, *, iterations: int, checkpoint: str | os.PathLike | None = None,
                  evaluate_every: int = 1000, width: int = 64, seed: int = 0,
-                 progress: bool = True) -> tuple[ColourGAN, dict]:
+                 progress: bool = True) -> tuple[ImageGAN, dict]:
     """Train :func:`build_celeba_variant` on ``images`` (n, 3, 64, 64) with the one loop; return it and its history.
 
     Batch 64; 64 samples from fixed codes every ``evaluate_every`` iterations, as uint8

@@ -16,19 +16,17 @@ has the loss, constraint, optimiser and ``n_critic`` of its authors, as in
 
 from __future__ import annotations
 
-import dataclasses
-
 import torch
 from torch import nn
 
 from .conv_models import dcgan_critic, dcgan_generator
-from .gan_losses import GANLoss, NON_SATURATING, WASSERSTEIN
-from .lipschitz import GradientPenalty, LipschitzConstraint, SpectralNormalization, WeightClipping, spectral_normalize
+from .gan_losses import NON_SATURATING, WASSERSTEIN
+from .image_gans import ALGORITHMS, ImageGAN
+from .lipschitz import GradientPenalty, SpectralNormalization, WeightClipping, spectral_normalize
 from .training import paper_optimizers
 
-__all__ = ["ALGORITHMS", "ColourGAN", "build_colour_variant", "colour_critic", "colour_generator"]
+__all__ = ["ALGORITHMS", "build_colour_variant", "colour_critic", "colour_generator"]
 
-ALGORITHMS = ("dcgan", "wgan", "wgan-gp", "sn-wgan")
 CHANNELS = 3
 
 
@@ -51,24 +49,10 @@ def colour_critic(width: int = 32, norm: str | None = None, activation: str = "l
     return spectral_normalize(critic) if norm == "spectral" else critic
 
 
-@dataclasses.dataclass
-class ColourGAN:
-    """Everything ``train_gan`` needs for one variant, besides the data."""
-
-    algo: str
-    generator: nn.Module
-    critic: nn.Module
-    loss: GANLoss
-    constraint: LipschitzConstraint | None
-    n_critic: int
-    generator_optimizer: torch.optim.Optimizer
-    critic_optimizer: torch.optim.Optimizer
-    latent_dim: int
-
-
 def build_colour_variant(algo: str, *, width: int = 32, critic_width: int = 32, latent_dim: int = 64,
-                         lr_scale: float = 1.0, device: str | torch.device = "cpu", seed: int = 0) -> ColourGAN:
-    """The 3-channel models, loss, constraint and optimisers of ``algo``; initial weights from ``seed``.
+                         lr_scale: float = 1.0, device: str | torch.device = "cpu", seed: int = 0) -> ImageGAN:
+    """The 3-channel models, loss, constraint and optimisers of ``algo`` (an
+    :class:`~course_utils.image_gans.ImageGAN`); initial weights from ``seed``.
 
     ``width`` is the generator's, ``critic_width`` the critic's; ``lr_scale``
     multiplies the authors' learning rates.
@@ -85,5 +69,5 @@ def build_colour_variant(algo: str, *, width: int = 32, critic_width: int = 32, 
         "wgan-gp": (WASSERSTEIN, GradientPenalty(10.0), 5), "sn-wgan": (WASSERSTEIN, SpectralNormalization(), 5),
     }[algo]
     generator_optimizer, critic_optimizer = paper_optimizers(loss, constraint, generator, critic, lr_scale=lr_scale)
-    return ColourGAN(algo, generator, critic, loss, constraint, n_critic, generator_optimizer, critic_optimizer,
+    return ImageGAN(algo, generator, critic, loss, constraint, n_critic, generator_optimizer, critic_optimizer,
                      latent_dim)
