@@ -121,13 +121,14 @@ def test_a_history_survives_its_file_to_the_precision_stored():
                and not torch.equal(a, b) for a, b in zip(surface, back["metrics"]["surface"]))
 
 
-def test_the_committed_runs_fit_in_50_megabytes():
+def test_the_committed_runs_fit_in_64_megabytes():
     # 29.2 MB for chapters 5-8's 23 runs; the OT-GAN chapter's five add 11.3 MB (each MNIST
     # run keeps a 256-feature critic head, 1.6 MB, and up to 37 sample grids); the CycleGAN
-    # chapter's five 7.8 MB (four networks, the optimiser-free weights, and 17 grids of 60 digits).
+    # chapter's five 7.8 MB (four networks, the optimiser-free weights, and 17 grids of 60 digits);
+    # the Stacked MNIST chapter's six 13.0 MB (a width-32 generator, 11 grids of 36 colour images).
     files = [rr.reference_dir() / f"{name}.{ext}" for name in NAMES for ext in ("pt", "json")]
     total = sum(path.stat().st_size for path in files)
-    assert total <= 50e6, f"the reference runs take {total / 1e6:.1f} MB, over the 50 MB budget"
+    assert total <= 64e6, f"the reference runs take {total / 1e6:.1f} MB, over the 64 MB budget"
 
 
 def test_the_toy_runs_code_is_the_2d_modules_only():
